@@ -1,0 +1,163 @@
+"""Admin for the call log, agents and the PBX request journal (calls are read-only)."""
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from calls import pbx
+from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.webhook import reprocess
+from contacts.phones import format_phone, normalize_phone
+
+
+class ReadOnlyAdminMixin:
+    """Rows written by the PBX only: staff may look, not add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def search_by_phone(queryset: QuerySet, term: str, field: str) -> QuerySet | None:
+    """Rows whose phone equals `term` read as a phone number in any format, else None."""
+    e164 = normalize_phone(term)
+    return queryset.filter(**{field: e164}) if e164 else None
+
+
+def recording_player(call: Call) -> SafeString:
+    """An audio player for the call's recording, or a dash; only http(s) links are rendered."""
+    return SafeString(
+        render_to_string("calls/recording_player.html", {"url": call.recording_url})
+    )
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["extension", "name", "user", "is_active", "created_at"]
+    list_editable = ["is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["extension", "name", "user__username"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at"]
+
+
+class CallEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CallEvent
+    fields = ["received_at", "event", "direction", "phone", "ext", "status", "duration"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("timeline")
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "started_at", "direction", "phone_display", "contact_link", "agent_link", "outcome",
+        "duration", "player",
+    ]
+    list_filter = ["direction", "outcome", ("agent", admin.RelatedOnlyFieldListFilter),
+                   "started_at"]
+    search_fields = ["=callid"]
+    search_help_text = _("Phone number in any format, or a PBX call id.")
+    list_select_related = ["contact", "agent"]
+    show_full_result_count = False
+    inlines = [CallEventInline]
+    fields = [
+        "callid", "direction", "phone_display", "line_number", "contact_link", "agent_link",
+        "status", "outcome", "duration", "started_at", "answered_at", "ended_at", "player",
+    ]
+    readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found = search_by_phone(queryset, search_term, "phone")
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("client phone"), ordering="phone")
+    def phone_display(self, call: Call) -> str:
+        return format_phone(call.phone)
+
+    @admin.display(description=_("contact"), ordering="contact__name")
+    def contact_link(self, call: Call) -> str:
+        if call.contact is None:
+            return "-"
+        url = reverse("admin:contacts_contact_change", args=[call.contact_id])
+        return format_html('<a href="{}">{}</a>', url, call.contact)
+
+    @admin.display(description=_("agent"), ordering="agent__extension")
+    def agent_link(self, call: Call) -> str:
+        if call.agent is None:
+            return "-"
+        url = reverse("admin:calls_agent_change", args=[call.agent_id])
+        return format_html('<a href="{}">{}</a>', url, call.agent)
+
+    @admin.display(description=_("recording"))
+    def player(self, call: Call) -> SafeString:
+        return recording_player(call)
+
+
+@admin.register(PbxRequest)
+class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "received_at", "method", "cmd", "event", "callid", "phone", "outcome",
+        "response_status", "remote_addr",
+    ]
+    list_filter = ["outcome", "cmd", "received_at"]
+    search_fields = ["=callid", "=phone"]
+    show_full_result_count = False
+    actions = ["reprocess_failed"]
+    readonly_fields = [
+        "received_at", "remote_addr", "method", "cmd", "event", "callid", "phone", "outcome",
+        "response_status", "response_body", "error", "call", "processed_at", "body", "headers",
+    ]
+    fields = readonly_fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # The journal keeps phones as the PBX sent them: international digits without `+`.
+        e164 = normalize_phone(search_term)
+        if e164:
+            return queryset.filter(phone__in=[e164, e164.lstrip("+")]), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The changelist needs it for the re-process action; a row's own page stays read-only.
+        return obj is None and request.user.has_perm("calls.change_pbxrequest")
+
+    @admin.action(description=_("Re-process the selected failed requests"))
+    def reprocess_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = failed = skipped = 0
+        for entry in queryset.order_by("received_at", "id"):
+            if entry.outcome != PbxRequest.Outcome.FAILED:
+                skipped += 1
+                continue
+            try:
+                handled = reprocess(entry)
+            except (ValueError, pbx.PbxProtocolError) as exc:
+                self.message_user(request, f"{entry}: {exc}", messages.WARNING)
+                failed += 1
+                continue
+            if handled.outcome == PbxRequest.Outcome.FAILED:
+                failed += 1
+            else:
+                done += 1
+        self.message_user(
+            request,
+            _("Re-processed: %(done)d, still failing: %(failed)d, not failed (skipped): "
+              "%(skipped)d.") % {"done": done, "failed": failed, "skipped": skipped},
+            messages.SUCCESS if not failed else messages.WARNING,
+        )

@@ -1,0 +1,63 @@
+"""REST API for the call log and agents (read-only: calls come from the PBX)."""
+import django_filters
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
+
+from calls.models import Agent, Call
+from contacts.phones import normalize_phone
+
+
+def filter_phone(queryset: QuerySet, field_name: str, value: str) -> QuerySet:
+    """Match a phone typed in any format against the stored (E.164) numbers."""
+    return queryset.filter(**{field_name: normalize_phone(value) or value.strip()})
+
+
+class CallSerializer(serializers.ModelSerializer):
+    agent = serializers.SlugRelatedField(slug_field="extension", read_only=True)
+    contact_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Call
+        fields = [
+            "callid", "direction", "phone", "line_number", "status", "outcome", "duration",
+            "record_link", "agent", "contact", "contact_name", "started_at", "answered_at",
+            "ended_at",
+        ]
+
+    def get_contact_name(self, call: Call) -> str | None:
+        return call.contact.display_name if call.contact else None
+
+
+class CallFilter(django_filters.FilterSet):
+    phone = django_filters.CharFilter(field_name="phone", method=filter_phone)
+    agent = django_filters.CharFilter(field_name="agent__extension")
+
+    class Meta:
+        model = Call
+        fields = ["callid", "direction", "outcome"]
+
+
+class CallViewSet(viewsets.ReadOnlyModelViewSet):
+    """`GET /api/calls/`: the call log, newest first."""
+
+    queryset = Call.objects.select_related("agent", "contact").order_by("-started_at", "-id")
+    serializer_class = CallSerializer
+    filterset_class = CallFilter
+    lookup_field = "callid"
+    lookup_value_regex = r"[^/]+"
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    ext = serializers.CharField(source="extension", read_only=True)
+
+    class Meta:
+        model = Agent
+        fields = ["ext", "name", "is_active"]
+
+
+class AgentViewSet(viewsets.ReadOnlyModelViewSet):
+    """`GET /api/agents/`: everyone the PBX has shown us, plus those added by hand."""
+
+    queryset = Agent.objects.order_by("extension")
+    serializer_class = AgentSerializer
+    lookup_field = "extension"

@@ -1,0 +1,184 @@
+"""Agents, calls with their event timeline, and the journal of every PBX request."""
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from calls.pbx import Outcome, is_safe_link
+
+
+class Agent(models.Model):
+    """A person answering phones, known to the PBX by an internal extension."""
+
+    extension = models.CharField(_("extension"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="agent",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["extension"]
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+
+    def __str__(self) -> str:
+        return f"{self.extension} {self.name}".strip()
+
+
+class Call(models.Model):
+    """One PBX call (one `callid`), assembled from its events in whatever order they came."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("incoming")
+        OUT = "out", _("outgoing")
+
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = Outcome.IN_PROGRESS, _("in progress")
+        ANSWERED = Outcome.ANSWERED, _("answered")
+        MISSED = Outcome.MISSED, _("missed")
+        NO_ANSWER = Outcome.NO_ANSWER, _("no answer")
+        BUSY = Outcome.BUSY, _("busy")
+        FAILED = Outcome.FAILED, _("failed")
+        UNKNOWN = Outcome.UNKNOWN, _("unknown")
+
+    callid = models.CharField(_("PBX call id"), max_length=128, unique=True)
+    direction = models.CharField(
+        _("direction"), max_length=3, choices=Direction.choices, blank=True
+    )
+    phone = models.CharField(
+        _("client phone"), max_length=64, blank=True, db_index=True,
+        help_text=_("E.164 when the number parses, otherwise as the PBX sent it."),
+    )
+    line_number = models.CharField(_("dialled line"), max_length=64, blank=True)
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+    )
+    agent = models.ForeignKey(
+        Agent,
+        verbose_name=_("agent"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+    )
+    status = models.CharField(_("PBX status"), max_length=64, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS,
+        db_index=True,
+    )
+    duration = models.PositiveIntegerField(_("talk time, s"), null=True, blank=True)
+    record_link = models.URLField(_("recording"), max_length=2000, blank=True)
+    started_at = models.DateTimeField(
+        _("started"), db_index=True,
+        help_text=_("When the first event of this call reached the CRM."),
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display() or '?'} {self.phone or '-'} ({self.callid})"
+
+    @property
+    def recording_url(self) -> str:
+        """The recording link, only when it is safe to put in a page."""
+        return self.record_link if is_safe_link(self.record_link) else ""
+
+
+class CallEvent(models.Model):
+    """One PBX event of a call, as it arrived; (call, event) is unique, so repeats do nothing."""
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="events"
+    )
+    event = models.CharField(_("event"), max_length=16)
+    received_at = models.DateTimeField(_("received"))
+    direction = models.CharField(_("direction"), max_length=3, blank=True)
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    ext = models.CharField(_("extension"), max_length=32, blank=True)
+    line_number = models.CharField(_("dialled line"), max_length=64, blank=True)
+    status = models.CharField(_("PBX status"), max_length=64, blank=True)
+    duration = models.PositiveIntegerField(_("talk time, s"), null=True, blank=True)
+    record_link = models.URLField(_("recording"), max_length=2000, blank=True)
+    request = models.ForeignKey(
+        "calls.PbxRequest",
+        verbose_name=_("PBX request"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "event"], name="callevent_unique_per_call"),
+        ]
+        verbose_name = _("call event")
+        verbose_name_plural = _("call events")
+
+    def __str__(self) -> str:
+        return self.event
+
+
+class PbxRequest(models.Model):
+    """The journal: every request that reached the webhook, stored before it is processed."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", _("received (being processed)")
+        ACCEPTED = "accepted", _("accepted")
+        DUPLICATE = "duplicate", _("duplicate")
+        IGNORED = "ignored", _("ignored")
+        REJECTED = "rejected", _("rejected")
+        INVALID = "invalid", _("invalid")
+        FAILED = "failed", _("failed")
+
+    received_at = models.DateTimeField(_("received"), db_index=True)
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=16)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    body = models.TextField(_("body"), blank=True, help_text=_("access_code redacted"))
+    cmd = models.CharField(_("command"), max_length=32, blank=True, db_index=True)
+    event = models.CharField(_("event"), max_length=32, blank=True)
+    callid = models.CharField(_("PBX call id"), max_length=128, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED,
+        db_index=True,
+    )
+    response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("our answer"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    call = models.ForeignKey(
+        Call,
+        verbose_name=_("call"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requests",
+    )
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("PBX request")
+        verbose_name_plural = _("PBX requests (journal)")
+
+    def __str__(self) -> str:
+        what = " ".join(part for part in (self.cmd, self.event, self.callid) if part)
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {what or self.method}"

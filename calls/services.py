@@ -1,0 +1,115 @@
+"""Writes to the call log: agents appearing in traffic, calls assembled from PBX events."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from calls import pbx
+from calls.models import Agent, Call, CallEvent, PbxRequest
+from contacts.phones import normalize_phone
+from contacts.services import find_contact_by_phone
+
+
+def ensure_agent(extension: str) -> Agent | None:
+    """The agent with this extension, created on first sight so the agent list fills itself."""
+    extension = extension.strip()
+    if not extension:
+        return None
+    try:
+        return Agent.objects.get(extension=extension)
+    except Agent.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return Agent.objects.create(extension=extension)
+    except IntegrityError:  # created by a concurrent request in the meantime
+        return Agent.objects.get(extension=extension)
+
+
+@dataclass(frozen=True)
+class EventResult:
+    call: Call
+    duplicate: bool
+
+
+def _call_for_update(callid: str, received_at: datetime) -> Call:
+    """The call with this callid, created if new, locked until the transaction ends."""
+    try:
+        return Call.objects.select_for_update().get(callid=callid)
+    except Call.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return Call.objects.create(callid=callid, started_at=received_at)
+    except IntegrityError:  # a concurrent delivery created it first
+        return Call.objects.select_for_update().get(callid=callid)
+
+
+def record_event(
+    *, event: pbx.CallEvent, received_at: datetime, request: PbxRequest | None = None
+) -> EventResult:
+    """Add one PBX event to its call; a repeat of an event the call has changes nothing."""
+    with transaction.atomic():
+        call = _call_for_update(event.callid, received_at)
+        try:
+            with transaction.atomic():
+                CallEvent.objects.create(
+                    call=call,
+                    event=event.kind,
+                    received_at=received_at,
+                    direction=event.direction or "",
+                    phone=event.phone,
+                    ext=event.ext,
+                    line_number=event.line_number,
+                    status=event.status,
+                    duration=event.duration,
+                    record_link=event.record_link,
+                    request=request,
+                )
+        except IntegrityError:  # (call, event) is unique: this is a repeated delivery
+            return EventResult(call=call, duplicate=True)
+        ensure_agent(event.ext)
+        rebuild_call(call)
+    return EventResult(call=call, duplicate=False)
+
+
+def _first(*values: str) -> str:
+    return next((value for value in values if value), "")
+
+
+def rebuild_call(call: Call) -> None:
+    """Derive the call from all of its events, so arrival order never matters."""
+    events = list(call.events.all())
+    by_kind = {event.event: event for event in events}
+    start = by_kind.get(pbx.EventKind.INCOMING) or by_kind.get(pbx.EventKind.OUTGOING)
+    answered = by_kind.get(pbx.EventKind.ANSWERED)
+    completed = by_kind.get(pbx.EventKind.COMPLETED)
+    in_order = [event for event in (start, answered, completed) if event is not None]
+
+    direction = _first(*(event.direction for event in in_order))
+    raw_phone = _first(*(event.phone for event in in_order))
+    extension = _first(
+        completed.ext if completed else "",
+        answered.ext if answered else "",
+        start.ext if start and direction == pbx.Direction.OUT else "",
+    )
+
+    call.direction = direction
+    call.phone = normalize_phone(raw_phone) or raw_phone if raw_phone else ""
+    call.line_number = _first(*(event.line_number for event in in_order))
+    call.started_at = min(event.received_at for event in events)
+    call.status = completed.status if completed else ""
+    call.duration = completed.duration if completed else None
+    call.record_link = completed.record_link if completed else ""
+    call.ended_at = completed.received_at if completed else None
+    call.outcome = pbx.outcome_for(
+        status=call.status, direction=direction, completed=completed is not None
+    )
+    call.answered_at = answered.received_at if answered else None
+    if call.answered_at is None and call.outcome == pbx.Outcome.ANSWERED and call.duration:
+        # No queue pickup event (a direct or outgoing call): answered when the talk began.
+        call.answered_at = call.ended_at - timedelta(seconds=call.duration)
+    call.agent = ensure_agent(extension)
+    if call.contact_id is None and call.phone.startswith("+"):
+        call.contact = find_contact_by_phone(call.phone)
+    call.save()

@@ -1,0 +1,233 @@
+"""The PBX webhook: journal the request, authenticate, parse, dispatch, answer."""
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from calls import pbx
+from calls.models import Call, PbxRequest
+from calls.services import record_event
+from contacts.phones import normalize_phone
+from contacts.services import find_contact_by_phone, lookup_answer
+
+logger = logging.getLogger(__name__)
+
+Outcome = PbxRequest.Outcome
+SECRET_HEADERS = {pbx.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKIE"}
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the view read off the HTTP request, nothing Django-specific."""
+
+    method: str
+    body: bytes
+    oversized: bool
+    content_type: str
+    meta_headers: dict[str, str]  # WSGI names: HTTP_X_XVB_AC, ...
+    remote_addr: str | None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What processing one request came to."""
+
+    outcome: str
+    payload: dict[str, Any]
+    status: int = 200
+    error: str = ""
+    call: Call | None = field(default=None, compare=False)
+
+
+def _journal_text(body: bytes) -> str:
+    """The body as text for the journal: undecodable bytes escaped, secrets redacted."""
+    text = body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    return pbx.redact_body(text)
+
+
+def _journal_headers(meta_headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name: pbx.REDACTED if name in SECRET_HEADERS else value.replace("\x00", "\\x00")[:500]
+        for name, value in meta_headers.items()
+    }
+
+
+def _summary(text: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="replace", max_num_fields=None)
+    except ValueError:
+        pairs = []
+    return pbx.summary_fields(dict(pairs))
+
+
+def _open_journal(request: WebhookRequest, received_at: datetime) -> PbxRequest | None:
+    text = _journal_text(request.body)
+    entry = PbxRequest(
+        received_at=received_at,
+        remote_addr=request.remote_addr,
+        method=request.method[:16],
+        headers=_journal_headers(request.meta_headers),
+        body=text,
+        **_summary(text),
+    )
+    try:
+        entry.save()
+    except DatabaseError:
+        logger.exception("Could not journal a PBX request")
+        return None
+    return entry
+
+
+def _close_journal(entry: PbxRequest | None, handled: Handled) -> None:
+    if entry is None:
+        return
+    entry.outcome = handled.outcome
+    entry.response_status = handled.status
+    entry.response_body = json.dumps(handled.payload, ensure_ascii=False)
+    entry.error = handled.error
+    entry.call = handled.call
+    entry.processed_at = timezone.now()
+    entry.save(
+        update_fields=[
+            "outcome", "response_status", "response_body", "error", "call", "processed_at"
+        ]
+    )
+
+
+def _close_journal_quietly(entry: PbxRequest | None, handled: Handled) -> None:
+    """Close the journal row, logging (not raising) when the database is unavailable."""
+    try:
+        _close_journal(entry, handled)
+    except DatabaseError:
+        logger.exception("Could not journal the result of a PBX request")
+
+
+def _authenticate(form: pbx.WebhookForm, header_code: str | None) -> str:
+    """An error message, or "" when the request carries the right access code."""
+    expected = settings.PBX_ACCESS_CODE
+    if not expected:  # never compare against an empty secret
+        return "the webhook is disabled: PBX_ACCESS_CODE is not configured in the CRM"
+    offered = list(form.access_codes)
+    if header_code is not None:
+        offered.append(header_code)
+    if not offered:
+        return "missing access code"
+    if not all(constant_time_compare(code, expected) for code in offered):
+        return "wrong access code"
+    return ""
+
+
+def _handle_lookup(command: pbx.ContactLookup, *, entry: PbxRequest | None, received_at: datetime) -> Handled:
+    e164 = normalize_phone(command.phone)
+    contact = find_contact_by_phone(e164) if e164 else None
+    return Handled(outcome=Outcome.ACCEPTED, payload=lookup_answer(contact))
+
+
+def _handle_event(command: pbx.CallEvent, *, entry: PbxRequest | None, received_at: datetime) -> Handled:
+    result = record_event(event=command, received_at=received_at, request=entry)
+    note = "record_link refused: not an http(s) URL" if command.record_link_refused else ""
+    if result.duplicate:
+        return Handled(
+            outcome=Outcome.DUPLICATE, payload={"ok": True, "duplicate": True},
+            call=result.call, error=note,
+        )
+    return Handled(outcome=Outcome.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
+
+
+def _handle_ignored(command: pbx.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime) -> Handled:
+    return Handled(outcome=Outcome.IGNORED, payload={"ok": True, "ignored": command.reason})
+
+
+HANDLERS: dict[type, Callable[..., Handled]] = {
+    pbx.ContactLookup: _handle_lookup,
+    pbx.CallEvent: _handle_event,
+    pbx.IgnoredCommand: _handle_ignored,
+}
+
+
+def _refuse(outcome: str, status: int, message: str) -> Handled:
+    return Handled(outcome=outcome, payload={"error": message}, status=status, error=message)
+
+
+def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: datetime) -> Handled:
+    """Run the command's handler; a failure is journaled, and a lookup still answers `{}`."""
+    handler = HANDLERS[type(command)]
+    try:
+        if isinstance(command, pbx.ContactLookup):
+            # Read-only, and kept outside a transaction: on SQLite an IMMEDIATE transaction
+            # would queue the caller behind every webhook being written.
+            handled = handler(command, entry=entry, received_at=received_at)
+            _close_journal(entry, handled)
+            return handled
+        with transaction.atomic():
+            handled = handler(command, entry=entry, received_at=received_at)
+            _close_journal(entry, handled)
+            return handled
+    except Exception as exc:
+        logger.exception("Processing a PBX %s failed", type(command).__name__)
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(command, pbx.ContactLookup):
+            # The caller is waiting: answer "unknown" at once and let the PBX route by its plan.
+            handled = Handled(outcome=Outcome.FAILED, payload={}, error=error)
+        else:
+            # A 500 tells a retrying PBX to deliver again; the journal keeps the request.
+            handled = Handled(
+                outcome=Outcome.FAILED, payload={"error": "internal error"}, status=500,
+                error=error,
+            )
+        _close_journal_quietly(entry, handled)
+        return handled
+
+
+def _check(request: WebhookRequest, entry: PbxRequest | None) -> pbx.PbxCommand | Handled:
+    """The request's command, or the refusal it gets (method, size, bytes, access code, form)."""
+    if request.method != "POST":
+        return _refuse(Outcome.INVALID, 405, f"method {request.method} not allowed; use POST")
+    if request.oversized:
+        limit = settings.PBX_MAX_BODY_BYTES
+        return _refuse(Outcome.INVALID, 400, f"body too large (the limit is {limit} bytes)")
+    try:
+        form = pbx.decode_form(request.body, charset=pbx.charset_of(request.content_type))
+    except pbx.PbxProtocolError as exc:
+        return _refuse(Outcome.INVALID, 400, str(exc))
+    auth_error = _authenticate(form, request.meta_headers.get(pbx.ACCESS_CODE_HEADER))
+    if auth_error:
+        return _refuse(Outcome.REJECTED, 403, auth_error)
+    try:
+        command = pbx.parse_command(form.fields)
+    except pbx.PbxProtocolError as exc:
+        return _refuse(Outcome.INVALID, 400, str(exc))
+    if entry is None and not isinstance(command, pbx.ContactLookup):
+        # Not journaled means it could be lost: let the PBX deliver it again.
+        return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
+    return command
+
+
+def handle_webhook(request: WebhookRequest) -> Handled:
+    """Answer one webhook request; every request is journaled before it is processed."""
+    received_at = timezone.now()
+    entry = _open_journal(request, received_at)
+    checked = _check(request, entry)
+    if isinstance(checked, Handled):
+        _close_journal_quietly(entry, checked)
+        return checked
+    return _process(checked, entry, received_at)
+
+
+def reprocess(entry: PbxRequest) -> Handled:
+    """Process a journaled request that failed once more (its access code was checked then)."""
+    if entry.outcome != Outcome.FAILED:
+        raise ValueError(f"only failed requests can be re-processed, not {entry.outcome}")
+    form = pbx.decode_form(entry.body.encode("utf-8"))
+    command = pbx.parse_command(form.fields)
+    if isinstance(command, pbx.ContactLookup):
+        raise ValueError("a caller lookup was answered at the time; there is nothing to redo")
+    return _process(command, entry, entry.received_at)

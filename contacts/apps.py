@@ -1,0 +1,9 @@
+"""The contacts app: clients and their phone numbers."""
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ContactsConfig(AppConfig):
+    name = "contacts"
+    verbose_name = _("Contacts")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,57 @@
+"""Clients and their phone numbers."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Contact(models.Model):
+    """A client of the company, with the manager (agent) responsible for them."""
+
+    name = models.CharField(_("name"), max_length=200)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    responsible = models.ForeignKey(
+        "calls.Agent",
+        verbose_name=_("responsible agent"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.company})" if self.company else self.name
+
+    @property
+    def display_name(self) -> str:
+        """`Name/Company`, the form the PBX shows to the agent."""
+        return f"{self.name}/{self.company}" if self.company else self.name
+
+
+class ContactPhone(models.Model):
+    """One phone number of a contact, stored in E.164 so a lookup is an exact indexed match."""
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="phones"
+    )
+    number = models.CharField(_("phone number"), max_length=32)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "number"], name="contactphone_unique"),
+        ]
+        # (number, contact) serves the lookup, "first contact with this number", in one probe.
+        indexes = [models.Index(fields=["number", "contact"], name="contactphone_lookup")]
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,45 @@
+"""Phone numbers: normalized to E.164 once, where they enter the CRM."""
+import phonenumbers
+from django.conf import settings
+
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+def _parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def normalize_phone(raw: str, *, region: str | None = None) -> str | None:
+    """Return `raw` as E.164 (`+79201119613`), or None when it cannot be a phone number.
+
+    Accepts what people type (`8 (920) 111-96-13`, `+7 920 111 96 13`, `9201119613`) and
+    what the PBX sends (international digits without `+`: `79201119613`, `380441234567`).
+    """
+    raw = (raw or "").strip()
+    if not raw or len(raw) > 64:
+        return None
+    region = region or settings.PHONE_DEFAULT_REGION
+    candidates = [_parse(raw, region)]
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if not raw.startswith("+") and digits and len(digits) == len(
+        raw.translate(str.maketrans("", "", " -().\u00a0"))
+    ):
+        # Digits only: the PBX's international form without `+` is a second reading.
+        candidates.append(_parse("+" + digits, None))
+    parsed = [number for number in candidates if number is not None]
+    for check in (phonenumbers.is_valid_number, phonenumbers.is_possible_number):
+        for number in parsed:
+            if check(number):
+                return phonenumbers.format_number(number, _E164)
+    return None
+
+
+def format_phone(e164: str) -> str:
+    """Return a stored number in the readable international form (`+7 920 111-96-13`)."""
+    number = _parse(e164, None) if e164.startswith("+") else None
+    if number is None:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

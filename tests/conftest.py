@@ -1,0 +1,77 @@
+"""Shared fixtures: the PBX's access code, and raw HTTP to a live server."""
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+
+ACCESS_CODE = "10019"  # the code in the vendor's captures
+
+
+@pytest.fixture(autouse=True)
+def pbx_access_code(settings: pytest.FixtureRequest) -> str:
+    settings.PBX_ACCESS_CODE = ACCESS_CODE
+    settings.PHONE_DEFAULT_REGION = "RU"
+    return ACCESS_CODE
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.body.decode("utf-8"))
+
+
+def send_raw(base_url: str, request: bytes, *, timeout: float = 10.0) -> RawResponse:
+    """Send bytes as they are over one TCP connection and read one answer.
+
+    Like LWP, the body is read by its Content-Length (Django's test server keeps the
+    connection open after `Connection: TE, close`, which it does not parse as "close").
+    """
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        raw = b""
+        while b"\r\n\r\n" not in raw and (chunk := sock.recv(65536)):
+            raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "-1"))
+        while (length < 0 or len(body) < length) and (chunk := sock.recv(65536)):
+            body += chunk
+    return RawResponse(status=int(status_line.split()[1]), headers=headers, body=body)
+
+
+def lwp_request(body: bytes, *, path: str = "/crm-api", extra_headers: str = "") -> bytes:
+    """A webhook exactly as the PBX's Perl LWP client sends it (see the protocol document)."""
+    head = (
+        f"POST {path} HTTP/1.1\r\n"
+        "TE: deflate,gzip;q=0.3\r\n"
+        "Connection: TE, close\r\n"
+        "Host: localhost\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"{extra_headers}"
+        "\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+@pytest.fixture
+def pbx_post(live_server) -> Callable[..., RawResponse]:  # noqa: ANN001
+    """POST a body to the live server's webhook the way the PBX does."""
+
+    def post(body: bytes, *, path: str = "/crm-api", extra_headers: str = "") -> RawResponse:
+        return send_raw(live_server.url, lwp_request(body, path=path, extra_headers=extra_headers))
+
+    return post
