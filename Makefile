@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # A local .env for trying the CRM: debug on, a random secret key, the captures' access code.
-.env:
+.env: | $(BIN)/python
 	$(BIN)/python -c "import secrets; print(open('.env.example').read().replace('DJANGO_SECRET_KEY=', 'DJANGO_SECRET_KEY=' + secrets.token_urlsafe(50), 1).replace('DJANGO_DEBUG=false', 'DJANGO_DEBUG=true', 1).replace('PBX_ACCESS_CODE=', 'PBX_ACCESS_CODE=10019', 1), end='')" > .env
 	@echo "Wrote .env (DJANGO_DEBUG=true, PBX_ACCESS_CODE=10019 as in the vendor's captures): edit it for your PBX."
 
