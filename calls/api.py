@@ -14,6 +14,8 @@ def filter_phone(queryset: QuerySet, field_name: str, value: str) -> QuerySet:
 
 class CallSerializer(serializers.ModelSerializer):
     agent = serializers.SlugRelatedField(slug_field="extension", read_only=True)
+    # Only an http(s) link leaves the CRM, even if something else reached the column.
+    record_link = serializers.CharField(source="recording_url", read_only=True)
     contact_name = serializers.SerializerMethodField()
 
     class Meta:

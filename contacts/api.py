@@ -1,6 +1,8 @@
 """REST API for contacts: phones in any format in, E.164 out."""
+import re
+
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Manager, Prefetch, QuerySet
 from rest_framework import serializers, viewsets
 
 from calls.api import filter_phone
@@ -9,6 +11,8 @@ from calls.services import ensure_agent
 from contacts.models import Contact, ContactPhone
 from contacts.phones import normalize_phone
 from contacts.services import save_contact
+
+EXTENSION = re.compile(r"[0-9]{1,32}")
 
 
 class PhoneField(serializers.CharField):
@@ -22,36 +26,48 @@ class PhoneField(serializers.CharField):
         return e164
 
 
+class PhonesField(serializers.ListField):
+    """A contact's numbers: a list in any format in, the stored E.164 numbers out."""
+
+    child = PhoneField()
+
+    def to_representation(self, phones: Manager) -> list[str]:
+        return [phone.number for phone in phones.all()]
+
+
 class ResponsibleField(serializers.Field):
-    """An agent by extension; unknown extensions are created, as in PBX traffic."""
+    """An agent by extension; an unknown extension is created on save, as in PBX traffic."""
 
     def to_representation(self, agent: Agent) -> str:
         return agent.extension
 
-    def to_internal_value(self, data: object) -> Agent | None:
-        if data in (None, ""):
-            return None
+    def to_internal_value(self, data: object) -> str:
+        """The extension, "" for none (as an empty form field sends)."""
+        # Validation only: the agent is created on save, so a refused request creates nothing.
         extension = str(data).strip()
-        if not extension.isdigit() or len(extension) > 32:
-            raise serializers.ValidationError("An extension is digits only.")
-        return ensure_agent(extension)
+        if extension and not EXTENSION.fullmatch(extension):
+            raise serializers.ValidationError("An extension is 1-32 digits (0-9).")
+        return extension
+
+
+def _for_save(validated_data: dict) -> dict:
+    """Validated data as `save_contact` takes it: the responsible extension made an Agent."""
+    if "responsible" not in validated_data:
+        return validated_data
+    extension = validated_data["responsible"]
+    return {**validated_data, "responsible": ensure_agent(extension) if extension else None}
 
 
 class ContactSerializer(serializers.ModelSerializer):
-    phones = serializers.ListField(child=PhoneField(), allow_empty=True, required=False)
+    phones = PhonesField(allow_empty=True, required=False)
     responsible = ResponsibleField(required=False, allow_null=True)
 
     class Meta:
         model = Contact
         fields = ["id", "name", "company", "email", "notes", "phones", "responsible"]
 
-    def to_representation(self, contact: Contact) -> dict:
-        data = super().to_representation(contact)
-        data["phones"] = [phone.number for phone in contact.phones.all()]
-        return data
-
     def create(self, validated_data: dict) -> Contact:
-        return save_contact(**validated_data)
+        return save_contact(**{"phones": [], **_for_save(validated_data)})
 
     def update(self, contact: Contact, validated_data: dict) -> Contact:
         fields = {
@@ -60,7 +76,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "email": contact.email,
             "responsible": contact.responsible,
             "phones": [phone.number for phone in contact.phones.all()],
-            **validated_data,
+            **_for_save(validated_data),
         }
         return save_contact(contact=contact, **fields)
 

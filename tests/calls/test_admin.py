@@ -1,0 +1,388 @@
+"""The admin of the call log, the agents and the PBX request journal, as a superuser sees it."""
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.test import Client
+
+from calls import pbx
+from calls.models import Agent, Call, PbxRequest
+from calls.services import record_event
+from contacts.services import save_contact
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+RECORDING = "https://vpbx18-dev/ui/msg_download/120/10019/f92H16GAUDE7R10EMOLYYw.mp3"
+CALLS = "/admin/calls/call/"
+JOURNAL = "/admin/calls/pbxrequest/"
+FORM = "application/x-www-form-urlencoded"
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+
+def tags(response, name: str) -> list[dict[str, str]]:  # noqa: ANN001
+    parser = Tags()
+    parser.feed(response.content.decode())
+    return [attrs for tag, attrs in parser.tags if tag == name]
+
+
+def link_targets(response) -> list[str]:  # noqa: ANN001
+    """Every URL the page would follow or load: href, src, action, formaction."""
+    parser = Tags()
+    parser.feed(response.content.decode())
+    return [
+        value for _, attrs in parser.tags for name, value in attrs.items()
+        if name in ("href", "src", "action", "formaction")
+    ]
+
+
+def shown(response) -> list[str]:  # noqa: ANN001
+    """The callids of the changelist rows, in the order shown."""
+    return [call.callid for call in response.context["cl"].result_list]
+
+
+def deliver(minutes: int, **fields: str) -> Call:
+    """Record one PBX event (built by the protocol parser) `minutes` after T0."""
+    command = pbx.parse_command({"cmd": "event", **fields})
+    return record_event(event=command, received_at=T0 + timedelta(minutes=minutes)).call
+
+
+def answered_call(callid: str, phone: str, *, minutes: int, ext: str = "100") -> Call:
+    deliver(minutes, callid=callid, event="INCOMING", type="in", phone=phone)
+    return deliver(minutes + 1, callid=callid, event="COMPLETED", phone=phone, status="Success",
+                   duration="16", ext=ext, record_link=RECORDING)
+
+
+@pytest.fixture
+def three_calls() -> dict[str, Call]:
+    """An answered call by 100 from a known contact, a missed one, an outgoing one by 101."""
+    save_contact(name="Вася", company="Рога и Копыта", phones=["+79201119613"])
+    answered = answered_call("A-answered", "79201119613", minutes=0)
+    deliver(10, callid="B-missed", event="INCOMING", type="in", phone="79035550101")
+    missed = deliver(11, callid="B-missed", event="COMPLETED", phone="79035550101",
+                     status="missed")
+    outgoing = deliver(20, callid="C-out", event="OUTGOING", type="out", phone="79161234567",
+                       ext="101")
+    return {"answered": answered, "missed": missed, "out": outgoing}
+
+
+def webhook(client: Client, body: str) -> int:
+    """POST a webhook body through the real view; the answer's status code."""
+    return client.post("/crm-api", data=body, content_type=FORM).status_code
+
+
+# --- the call log -----------------------------------------------------------------------------
+
+def test_call_changelist_renders_newest_first(admin_client, three_calls):
+    response = admin_client.get(CALLS)
+
+    assert response.status_code == 200
+    assert shown(response) == ["C-out", "B-missed", "A-answered"]
+
+
+def test_call_changelist_shows_readable_phone_contact_and_agent_links(admin_client, three_calls):
+    call = three_calls["answered"]
+
+    response = admin_client.get(CALLS)
+
+    content = response.content.decode()
+    assert "+7 920 111-96-13" in content
+    hrefs = link_targets(response)
+    assert f"/admin/contacts/contact/{call.contact_id}/change/" in hrefs
+    assert f"/admin/calls/agent/{call.agent_id}/change/" in hrefs
+
+
+@pytest.mark.parametrize("typed", ["8 (920) 111-96-13", "+7 920 111 96 13", "9201119613"])
+def test_call_search_by_phone_in_another_format(admin_client, three_calls, typed):
+    response = admin_client.get(CALLS, {"q": typed})
+
+    assert response.status_code == 200
+    assert shown(response) == ["A-answered"]
+
+
+def test_call_search_by_callid(admin_client, three_calls):
+    assert shown(admin_client.get(CALLS, {"q": "B-missed"})) == ["B-missed"]
+
+
+def test_call_filter_by_direction(admin_client, three_calls):
+    assert shown(admin_client.get(CALLS, {"direction__exact": "out"})) == ["C-out"]
+
+
+def test_call_filter_by_outcome(admin_client, three_calls):
+    assert shown(admin_client.get(CALLS, {"outcome__exact": "missed"})) == ["B-missed"]
+
+
+def test_call_filter_by_agent(admin_client, three_calls):
+    agent = Agent.objects.get(extension="101")
+
+    assert shown(admin_client.get(CALLS, {"agent__id__exact": agent.pk})) == ["C-out"]
+
+
+def test_call_page_has_the_audio_player(admin_client, three_calls):
+    call = three_calls["answered"]
+
+    response = admin_client.get(f"{CALLS}{call.pk}/change/")
+
+    assert response.status_code == 200
+    assert "<audio controls" in response.content.decode()
+    audio = tags(response, "audio")
+    assert [attrs["src"] for attrs in audio] == [RECORDING]
+    assert "controls" in audio[0]
+
+
+def test_call_page_has_the_event_timeline(admin_client, three_calls):
+    call = three_calls["answered"]
+
+    response = admin_client.get(f"{CALLS}{call.pk}/change/")
+
+    content = response.content.decode()
+    assert 'id="events-group"' in content
+    assert "INCOMING" in content
+    assert "COMPLETED" in content
+
+
+def test_call_changelist_has_a_player_per_recorded_call(admin_client, three_calls):
+    response = admin_client.get(CALLS)
+
+    assert [attrs["src"] for attrs in tags(response, "audio")] == [RECORDING]
+
+
+@pytest.fixture
+def evil_call() -> Call:
+    """A call whose stored record_link is a script URL (put there behind the parser's back)."""
+    call = deliver(0, callid="E-evil", event="INCOMING", type="in", phone="79201119613")
+    Call.objects.filter(pk=call.pk).update(record_link="javascript:alert(1)")
+    return call
+
+
+def test_script_link_is_not_rendered_on_the_changelist(admin_client, evil_call):
+    response = admin_client.get(CALLS)
+
+    assert response.status_code == 200
+    assert shown(response) == ["E-evil"]
+    assert tags(response, "audio") == []
+    assert not [url for url in link_targets(response) if "alert(1)" in url]
+
+
+def test_script_link_is_not_rendered_on_the_call_page(admin_client, evil_call):
+    response = admin_client.get(f"{CALLS}{evil_call.pk}/change/")
+
+    assert response.status_code == 200
+    assert tags(response, "audio") == []
+    assert not [url for url in link_targets(response) if "alert(1)" in url]
+
+
+def test_calls_cannot_be_added(admin_client):
+    assert admin_client.get(f"{CALLS}add/").status_code == 403
+
+
+def test_calls_cannot_be_deleted(admin_client, three_calls):
+    call = three_calls["answered"]
+
+    assert admin_client.get(f"{CALLS}{call.pk}/delete/").status_code == 403
+    assert admin_client.post(f"{CALLS}{call.pk}/delete/", {"post": "yes"}).status_code == 403
+    options = tags(admin_client.get(CALLS), "option")
+    assert not [attrs for attrs in options if attrs.get("value") == "delete_selected"]
+    assert Call.objects.count() == 3
+
+
+def test_call_page_is_view_only(admin_client, three_calls):
+    call = three_calls["answered"]
+
+    page = admin_client.get(f"{CALLS}{call.pk}/change/")
+    post = admin_client.post(f"{CALLS}{call.pk}/change/", {"callid": "changed"})
+
+    assert 'name="_save"' not in page.content.decode()
+    assert post.status_code == 403
+    call.refresh_from_db()
+    assert call.callid == "A-answered"
+
+
+@pytest.fixture
+def fifty_calls() -> None:
+    """50 answered calls, each with its own contact and agent (an N+1 would show)."""
+    for number in range(50):
+        phone = f"7920111{number:04}"
+        save_contact(name=f"Client {number}", phones=[f"+{phone}"])
+        answered_call(f"call-{number:02}", phone, minutes=2 * number, ext=str(200 + number))
+
+
+def test_call_changelist_queries_are_bounded(admin_client, fifty_calls,
+                                             django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(CALLS)
+
+    assert len(shown(response)) == 50
+
+
+def test_call_page_queries_are_bounded(admin_client, fifty_calls, django_assert_max_num_queries):
+    call = Call.objects.get(callid="call-07")
+
+    with django_assert_max_num_queries(10):
+        assert admin_client.get(f"{CALLS}{call.pk}/change/").status_code == 200
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+def test_agent_changelist_lists_agents(admin_client, three_calls):
+    Agent.objects.filter(extension="100").update(name="Иван")
+
+    response = admin_client.get("/admin/calls/agent/")
+
+    assert response.status_code == 200
+    assert [agent.extension for agent in response.context["cl"].result_list] == ["100", "101"]
+    assert "Иван" in response.content.decode()
+
+
+def test_agent_changelist_queries_are_bounded(admin_client, fifty_calls,
+                                              django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        response = admin_client.get("/admin/calls/agent/")
+
+    assert len(response.context["cl"].result_list) == 50
+
+
+# --- the journal ------------------------------------------------------------------------------
+
+INCOMING = (
+    "access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING"
+    "&ext=&phone=79201119613"
+)
+CONTACT = "access_code=10019&cmd=contact&phone=79201119613"
+
+
+@pytest.fixture
+def journal(client: Client) -> None:
+    """An accepted event, an answered lookup and a rejected request, through the real view."""
+    assert webhook(client, INCOMING) == 200
+    assert webhook(client, CONTACT) == 200
+    assert webhook(client, CONTACT.replace("10019", "99999")) == 403
+
+
+def outcomes(response) -> list[tuple[str, str]]:  # noqa: ANN001
+    return [(entry.cmd, entry.outcome) for entry in response.context["cl"].result_list]
+
+
+def test_journal_changelist_renders_newest_first(admin_client, journal):
+    response = admin_client.get(JOURNAL)
+
+    assert response.status_code == 200
+    assert outcomes(response) == [
+        ("contact", "rejected"), ("contact", "accepted"), ("event", "accepted"),
+    ]
+
+
+def test_journal_filter_by_outcome(admin_client, journal):
+    response = admin_client.get(JOURNAL, {"outcome__exact": "rejected"})
+
+    assert outcomes(response) == [("contact", "rejected")]
+
+
+def test_journal_filter_by_cmd(admin_client, journal):
+    response = admin_client.get(JOURNAL, {"cmd": "event"})
+
+    assert outcomes(response) == [("event", "accepted")]
+
+
+def test_journal_search_by_phone_in_another_format(admin_client, journal):
+    response = admin_client.get(JOURNAL, {"q": "8 (920) 111-96-13"})
+
+    assert len(response.context["cl"].result_list) == 3
+
+
+def test_journal_row_page_is_read_only(admin_client, journal):
+    entry = PbxRequest.objects.get(cmd="event")
+
+    page = admin_client.get(f"{JOURNAL}{entry.pk}/change/")
+    post = admin_client.post(f"{JOURNAL}{entry.pk}/change/", {"outcome": "ignored"})
+
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert "[redacted]" in page.content.decode()
+    assert post.status_code == 403
+    assert admin_client.get(f"{JOURNAL}{entry.pk}/delete/").status_code == 403
+    assert admin_client.get(f"{JOURNAL}add/").status_code == 403
+    entry.refresh_from_db()
+    assert entry.outcome == "accepted"
+
+
+def test_journal_shows_a_refused_script_link_as_text_only(admin_client, client):
+    body = (
+        "access_code=10019&cmd=event&event=COMPLETED&status=Success&callid=E-evil"
+        "&phone=79201119613&record_link=javascript%3Aalert(1)"
+    )
+    assert webhook(client, body) == 200
+    entry = PbxRequest.objects.get(callid="E-evil")
+
+    response = admin_client.get(f"{JOURNAL}{entry.pk}/change/")
+
+    assert "alert(1)" in response.content.decode()
+    assert not [url for url in link_targets(response) if "alert(1)" in url]
+
+
+def test_journal_changelist_queries_are_bounded(admin_client, client,
+                                                django_assert_max_num_queries):
+    for number in range(50):
+        webhook(client, INCOMING.replace("DVzqd2I5zmRev0vLvxVevw", f"call-{number:02}"))
+
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(JOURNAL)
+
+    assert len(response.context["cl"].result_list) == 50
+
+
+def reprocess(admin_client: Client, *entries: PbxRequest):  # noqa: ANN201
+    return admin_client.post(
+        JOURNAL,
+        {"action": "reprocess_failed", "_selected_action": [entry.pk for entry in entries]},
+        follow=True,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reprocess_rebuilds_a_failed_call(admin_client, pbx_post, monkeypatch):
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("calls.webhook.record_event", broken)
+    assert pbx_post(INCOMING.encode()).status == 500
+    monkeypatch.undo()
+    failed = PbxRequest.objects.get()
+    assert failed.outcome == "failed"
+    assert "database on fire" in failed.error
+    assert not Call.objects.exists()
+
+    response = reprocess(admin_client, failed)
+
+    assert response.status_code == 200
+    failed.refresh_from_db()
+    assert failed.outcome == "accepted"
+    assert failed.error == ""
+    call = Call.objects.get(callid="DVzqd2I5zmRev0vLvxVevw")
+    assert (call.direction, call.phone, call.outcome) == ("in", "+79201119613", "in_progress")
+    assert failed.call == call
+    assert call.events.get().request == failed
+
+
+def test_reprocess_skips_rows_that_did_not_fail(admin_client, journal):
+    entries = list(PbxRequest.objects.all())
+    before = [(entry.pk, entry.outcome, entry.processed_at) for entry in entries]
+
+    response = reprocess(admin_client, *entries)
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert len(messages) == 1
+    assert "3" in messages[0]
+    after = [(entry.pk, entry.outcome, entry.processed_at) for entry in PbxRequest.objects.all()]
+    assert sorted(after) == sorted(before)
+    assert Call.objects.count() == 1

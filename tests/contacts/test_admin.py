@@ -1,0 +1,147 @@
+"""The contact admin: phones typed in any format are stored in E.164, non-numbers refused."""
+import pytest
+
+from calls.models import Agent
+from contacts.models import Contact, ContactPhone
+from contacts.services import save_contact
+
+pytestmark = pytest.mark.django_db
+
+CONTACTS = "/admin/contacts/contact/"
+
+
+def contact_form(*numbers: str, name: str = "Вася", initial: int = 0, **fields: str) -> dict:
+    """POST data of the contact form with one inline row per number."""
+    data = {
+        "name": name, "company": "Рога и Копыта", "email": "", "responsible": "", "notes": "",
+        "phones-TOTAL_FORMS": str(len(numbers)),
+        "phones-INITIAL_FORMS": str(initial),
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
+    for index, number in enumerate(numbers):
+        data[f"phones-{index}-number"] = number
+    return data
+
+
+def shown(response) -> list[str]:  # noqa: ANN001
+    return [contact.name for contact in response.context["cl"].result_list]
+
+
+def test_add_page_renders(admin_client):
+    response = admin_client.get(f"{CONTACTS}add/")
+
+    assert response.status_code == 200
+    assert 'name="phones-0-number"' in response.content.decode()
+
+
+def test_add_accepts_a_typed_number_and_stores_e164(admin_client):
+    response = admin_client.post(f"{CONTACTS}add/", contact_form("8 (920) 111-96-13"))
+
+    assert response.status_code == 302
+    contact = Contact.objects.get()
+    assert (contact.name, contact.company) == ("Вася", "Рога и Копыта")
+    assert list(contact.phones.values_list("number", flat=True)) == ["+79201119613"]
+
+
+def test_add_refuses_a_non_number_with_a_form_error(admin_client):
+    response = admin_client.post(f"{CONTACTS}add/", contact_form("hello"))
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert list(errors[0]) == ["number"]
+    assert "hello" in errors[0]["number"][0]
+    assert not Contact.objects.exists()
+    assert not ContactPhone.objects.exists()
+
+
+def test_one_number_in_two_formats_is_a_form_error(admin_client):
+    response = admin_client.post(
+        f"{CONTACTS}add/", contact_form("8 (920) 111-96-13", "+7 920 111 96 13")
+    )
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+def test_adding_a_number_the_contact_has_in_another_format_is_a_form_error(admin_client):
+    contact = save_contact(name="Вася", phones=["+79201119613"])
+    phone = contact.phones.get()
+    data = contact_form("+79201119613", "8 (920) 111-96-13", initial=1)
+    data.update({"phones-0-id": str(phone.pk), "phones-0-contact": str(contact.pk)})
+
+    response = admin_client.post(f"{CONTACTS}{contact.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert contact.phones.count() == 1
+
+
+def test_change_retypes_a_number(admin_client):
+    contact = save_contact(name="Вася", phones=["+79201119613"])
+    phone = contact.phones.get()
+    data = contact_form("8-903-555-01-01", initial=1)
+    data.update({"phones-0-id": str(phone.pk), "phones-0-contact": str(contact.pk)})
+
+    response = admin_client.post(f"{CONTACTS}{contact.pk}/change/", data)
+
+    assert response.status_code == 302
+    assert list(contact.phones.values_list("number", flat=True)) == ["+79035550101"]
+
+
+@pytest.fixture
+def two_contacts() -> None:
+    save_contact(name="Вася", company="Рога и Копыта", phones=["+79201119613"])
+    save_contact(name="Петя", company="ООО Ромашка", phones=["+79035550101", "+74951234567"])
+
+
+@pytest.mark.parametrize("typed", ["8 (920) 111-96-13", "+7 920 111 96 13", "79201119613"])
+def test_search_by_phone_in_any_format(admin_client, two_contacts, typed):
+    response = admin_client.get(CONTACTS, {"q": typed})
+
+    assert response.status_code == 200
+    assert shown(response) == ["Вася"]
+
+
+def test_search_by_a_second_number(admin_client, two_contacts):
+    assert shown(admin_client.get(CONTACTS, {"q": "8 495 123-45-67"})) == ["Петя"]
+
+
+def test_search_by_name(admin_client, two_contacts):
+    assert shown(admin_client.get(CONTACTS, {"q": "Пет"})) == ["Петя"]
+
+
+def test_search_by_company(admin_client, two_contacts):
+    assert shown(admin_client.get(CONTACTS, {"q": "Рога"})) == ["Вася"]
+
+
+def test_changelist_shows_readable_numbers(admin_client, two_contacts):
+    content = admin_client.get(CONTACTS).content.decode()
+
+    assert "+7 903 555-01-01, +7 495 123-45-67" in content
+
+
+def test_changelist_queries_are_bounded(admin_client, django_assert_max_num_queries):
+    for number in range(50):
+        agent = Agent.objects.create(extension=str(200 + number))
+        save_contact(name=f"Client {number:02}", responsible=agent,
+                     phones=[f"+7920111{number:04}", f"+7495111{number:04}"])
+
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(CONTACTS)
+
+    assert len(shown(response)) == 50
+
+
+def test_change_page_queries_are_bounded(admin_client, django_assert_max_num_queries):
+    agent = Agent.objects.create(extension="100")
+    contact = save_contact(name="Вася", responsible=agent,
+                           phones=[f"+7920111{number:04}" for number in range(20)])
+
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(f"{CONTACTS}{contact.pk}/change/")
+
+    assert response.status_code == 200
