@@ -151,6 +151,8 @@ def decode_form(body: bytes, *, charset: str = "utf-8") -> WebhookForm:
             errors="strict",
             max_num_fields=MAX_FIELDS,
         )
+        # Some codecs (utf-7, unicode_escape) yield lone surrogates, which no database stores.
+        "".join(key + value for key, value in pairs).encode("utf-8")
     except LookupError as exc:
         raise PbxProtocolError(f"unknown charset {charset!r}") from exc
     except UnicodeError as exc:

@@ -47,15 +47,19 @@ class Handled:
     call: Call | None = field(default=None, compare=False)
 
 
+def _escape_nul(text: str) -> str:
+    """PostgreSQL refuses NUL in text and JSON columns: store it as a visible `\\x00`."""
+    return text.replace("\x00", "\\x00")
+
+
 def _journal_text(body: bytes) -> str:
     """The body as text for the journal: undecodable bytes escaped, secrets redacted."""
-    text = body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
-    return pbx.redact_body(text)
+    return pbx.redact_body(_escape_nul(body.decode("utf-8", "backslashreplace")))
 
 
 def _journal_headers(meta_headers: dict[str, str]) -> dict[str, str]:
     return {
-        name: pbx.REDACTED if name in SECRET_HEADERS else value.replace("\x00", "\\x00")[:500]
+        _escape_nul(name): pbx.REDACTED if name in SECRET_HEADERS else _escape_nul(value)[:500]
         for name, value in meta_headers.items()
     }
 
