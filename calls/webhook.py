@@ -129,13 +129,17 @@ def _authenticate(form: pbx.WebhookForm, header_code: str | None) -> str:
     return ""
 
 
-def _handle_lookup(command: pbx.ContactLookup, *, entry: PbxRequest | None, received_at: datetime) -> Handled:
+def _handle_lookup(
+    command: pbx.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
+) -> Handled:
     e164 = normalize_phone(command.phone)
     contact = find_contact_by_phone(e164) if e164 else None
     return Handled(outcome=Outcome.ACCEPTED, payload=lookup_answer(contact))
 
 
-def _handle_event(command: pbx.CallEvent, *, entry: PbxRequest | None, received_at: datetime) -> Handled:
+def _handle_event(
+    command: pbx.CallEvent, *, entry: PbxRequest | None, received_at: datetime
+) -> Handled:
     result = record_event(event=command, received_at=received_at, request=entry)
     note = "record_link refused: not an http(s) URL" if command.record_link_refused else ""
     if result.duplicate:
@@ -146,7 +150,9 @@ def _handle_event(command: pbx.CallEvent, *, entry: PbxRequest | None, received_
     return Handled(outcome=Outcome.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
 
 
-def _handle_ignored(command: pbx.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime) -> Handled:
+def _handle_ignored(
+    command: pbx.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime
+) -> Handled:
     return Handled(outcome=Outcome.IGNORED, payload={"ok": True, "ignored": command.reason})
 
 

@@ -12,6 +12,12 @@ def _parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+def _is_possible(number: phonenumbers.PhoneNumber) -> bool:
+    """Possible as dialled from anywhere (a local-only number such as `1234567` is not)."""
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return reason == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
 def normalize_phone(raw: str, *, region: str | None = None) -> str | None:
     """Return `raw` as E.164 (`+79201119613`), or None when it cannot be a phone number.
 
@@ -30,7 +36,7 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str | None:
         # Digits only: the PBX's international form without `+` is a second reading.
         candidates.append(_parse("+" + digits, None))
     parsed = [number for number in candidates if number is not None]
-    for check in (phonenumbers.is_valid_number, phonenumbers.is_possible_number):
+    for check in (phonenumbers.is_valid_number, _is_possible):
         for number in parsed:
             if check(number):
                 return phonenumbers.format_number(number, _E164)

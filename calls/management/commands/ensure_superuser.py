@@ -1,4 +1,4 @@
-"""`manage.py ensure_superuser`: create an `admin` superuser with a random password if none exists."""
+"""`manage.py ensure_superuser`: make an `admin` superuser with a random password if none exists."""
 import secrets
 
 from django.contrib.auth import get_user_model
