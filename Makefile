@@ -34,6 +34,9 @@ run: migrate
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: install
+	$(BIN)/ruff check .
+
 bench-lookup: install
 	$(BIN)/python benchmarks/lookup.py
 
