@@ -1,8 +1,12 @@
 """Phone numbers: normalized to E.164 once, where they enter the CRM."""
+import re
+
 import phonenumbers
 from django.conf import settings
 
 _E164 = phonenumbers.PhoneNumberFormat.E164
+_DIGITS_ONLY = re.compile(r"[0-9][0-9 ().\-\u00a0]*")
+_NOT_DIGITS = str.maketrans("", "", " ().-\u00a0")
 
 
 def _parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
@@ -28,18 +32,16 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str | None:
     if not raw or len(raw) > 64:
         return None
     region = region or settings.PHONE_DEFAULT_REGION
-    candidates = [_parse(raw, region)]
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    if not raw.startswith("+") and digits and len(digits) == len(
-        raw.translate(str.maketrans("", "", " -().\u00a0"))
-    ):
-        # Digits only: the PBX's international form without `+` is a second reading.
-        candidates.append(_parse("+" + digits, None))
-    parsed = [number for number in candidates if number is not None]
-    for check in (phonenumbers.is_valid_number, _is_possible):
-        for number in parsed:
-            if check(number):
-                return phonenumbers.format_number(number, _E164)
+    national = _parse(raw, region)
+    if national is not None and phonenumbers.is_valid_number(national):
+        return phonenumbers.format_number(national, _E164)
+    if _DIGITS_ONLY.fullmatch(raw):
+        # The PBX's international form without `+` (`380441234567`): accepted when valid.
+        international = _parse("+" + raw.translate(_NOT_DIGITS), None)
+        if international is not None and phonenumbers.is_valid_number(international):
+            return phonenumbers.format_number(international, _E164)
+    if national is not None and _is_possible(national):
+        return phonenumbers.format_number(national, _E164)
     return None
 
 
