@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint bench-lookup clean
+.PHONY: run test install migrate lint messages bench-lookup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the Russian translation after changing strings (needs gettext; the compiled .mo
+# is committed, so installing xvbcrm does not).
+messages: install
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=tests --ignore=benchmarks
+	$(BIN)/python locale/merge_ru.py
+	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages -l ru --ignore=.venv
 
 lint: install
 	$(BIN)/ruff check .

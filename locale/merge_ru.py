@@ -1,0 +1,45 @@
+"""Fill locale/ru/LC_MESSAGES/django.po from ru_translations.py; fail on an untranslated string."""
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ru_translations import RU  # noqa: E402
+
+PO = Path(__file__).parent / "ru" / "LC_MESSAGES" / "django.po"
+ENTRY = re.compile(r'^msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', re.M)
+
+
+def unquote(block: str) -> str:
+    return "".join(
+        line[1:-1].replace('\\"', '"').replace("\\n", "\n") for line in block.splitlines()
+    )
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"\n'
+
+
+def main() -> int:
+    text = PO.read_text(encoding="utf-8").replace("#, fuzzy\n", "", 1)
+    missing = []
+
+    def fill(match: re.Match) -> str:
+        msgid = unquote(match.group(1))
+        if not msgid:
+            return match.group(0)
+        if msgid not in RU:
+            missing.append(msgid)
+            return match.group(0)
+        return f"msgid {match.group(1)}msgstr {quote(RU[msgid])}"
+
+    text = ENTRY.sub(fill, text)
+    text = text.replace('"Language: \\n"', '"Language: ru\\n"')
+    PO.write_text(text, encoding="utf-8")
+    for msgid in missing:
+        print(f"untranslated: {msgid!r}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
