@@ -45,7 +45,7 @@ lint: install
 	$(BIN)/ruff check .
 
 bench-lookup: install
-	$(BIN)/python benchmarks/lookup.py
+	$(BIN)/python benchmarks/lookup.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) test_db.sqlite3*

@@ -16,7 +16,7 @@ from calls import pbx
 from calls.models import Call, PbxRequest
 from calls.services import record_event
 from contacts.phones import normalize_phone
-from contacts.services import find_contact_by_phone, lookup_answer
+from contacts.services import caller_answer
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +133,7 @@ def _handle_lookup(
     command: pbx.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     e164 = normalize_phone(command.phone)
-    contact = find_contact_by_phone(e164) if e164 else None
-    return Handled(outcome=Outcome.ACCEPTED, payload=lookup_answer(contact))
+    return Handled(outcome=Outcome.ACCEPTED, payload=caller_answer(e164) if e164 else {})
 
 
 def _handle_event(

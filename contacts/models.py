@@ -3,6 +3,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def display_name(name: str, company: str) -> str:
+    """`Name/Company` (just `Name` without a company), the form the PBX shows to the agent."""
+    return f"{name}/{company}" if company else name
+
+
 class Contact(models.Model):
     """A client of the company, with the manager (agent) responsible for them."""
 
@@ -32,7 +37,7 @@ class Contact(models.Model):
     @property
     def display_name(self) -> str:
         """`Name/Company`, the form the PBX shows to the agent."""
-        return f"{self.name}/{self.company}" if self.company else self.name
+        return display_name(self.name, self.company)
 
 
 class ContactPhone(models.Model):

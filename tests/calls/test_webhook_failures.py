@@ -30,7 +30,7 @@ def broken_events(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 @pytest.fixture
 def broken_lookup(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    monkeypatch.setattr(webhook, "find_contact_by_phone", fail)
+    monkeypatch.setattr(webhook, "caller_answer", fail)
     return monkeypatch
 
 
