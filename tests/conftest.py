@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 ACCESS_CODE = "10019"  # the code in the vendor's captures
 
@@ -14,6 +17,20 @@ def pbx_access_code(settings: pytest.FixtureRequest) -> str:
     settings.PBX_ACCESS_CODE = ACCESS_CODE
     settings.PHONE_DEFAULT_REGION = "RU"
     return ACCESS_CODE
+
+
+def token_client(user: User) -> APIClient:
+    """An API client authenticated with a fresh DRF token of `user`."""
+    client = APIClient()
+    token = Token.objects.create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(admin_user: User) -> APIClient:
+    """The REST API as a superuser, with token authentication."""
+    return token_client(admin_user)
 
 
 @dataclass(frozen=True)

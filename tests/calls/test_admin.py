@@ -9,6 +9,7 @@ from calls import pbx
 from calls.models import Agent, Call, PbxRequest
 from calls.services import record_event
 from contacts.services import save_contact
+from tests.captures import CALLID, CONTACT, INCOMING
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def three_calls() -> dict[str, Call]:
     return {"answered": answered, "missed": missed, "out": outgoing}
 
 
-def webhook(client: Client, body: str) -> int:
+def webhook(client: Client, body: bytes) -> int:
     """POST a webhook body through the real view; the answer's status code."""
     return client.post("/crm-api", data=body, content_type=FORM).status_code
 
@@ -254,19 +255,13 @@ def test_agent_changelist_queries_are_bounded(admin_client, fifty_calls,
 
 # --- the journal ------------------------------------------------------------------------------
 
-INCOMING = (
-    "access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING"
-    "&ext=&phone=79201119613"
-)
-CONTACT = "access_code=10019&cmd=contact&phone=79201119613"
-
 
 @pytest.fixture
 def journal(client: Client) -> None:
     """An accepted event, an answered lookup and a rejected request, through the real view."""
     assert webhook(client, INCOMING) == 200
     assert webhook(client, CONTACT) == 200
-    assert webhook(client, CONTACT.replace("10019", "99999")) == 403
+    assert webhook(client, CONTACT.replace(b"10019", b"99999")) == 403
 
 
 def outcomes(response) -> list[tuple[str, str]]:  # noqa: ANN001
@@ -333,7 +328,7 @@ def test_journal_shows_a_refused_script_link_as_text_only(admin_client, client):
 def test_journal_changelist_queries_are_bounded(admin_client, client,
                                                 django_assert_max_num_queries):
     for number in range(50):
-        webhook(client, INCOMING.replace("DVzqd2I5zmRev0vLvxVevw", f"call-{number:02}"))
+        webhook(client, INCOMING.replace(CALLID.encode(), f"call-{number:02}".encode()))
 
     with django_assert_max_num_queries(10):
         response = admin_client.get(JOURNAL)
@@ -355,7 +350,7 @@ def test_reprocess_rebuilds_a_failed_call(admin_client, pbx_post, monkeypatch):
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr("calls.webhook.record_event", broken)
-    assert pbx_post(INCOMING.encode()).status == 500
+    assert pbx_post(INCOMING).status == 500
     monkeypatch.undo()
     failed = PbxRequest.objects.get()
     assert failed.outcome == "failed"

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -12,6 +12,7 @@ from calls import pbx
 from calls.models import Agent, Call
 from calls.services import record_event
 from contacts.services import save_contact
+from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -38,18 +39,6 @@ def completed(callid: str, phone: str, *, minutes: int, status: str = "Success",
               ext: str = "", duration: str = "16", link: str = RECORDING) -> Call:
     return deliver(minutes, callid=callid, event="COMPLETED", phone=phone, status=status,
                    ext=ext, duration=duration, record_link=link)
-
-
-def token_client(user: User) -> APIClient:
-    client = APIClient()
-    token = Token.objects.create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def api(admin_user: User) -> APIClient:
-    return token_client(admin_user)
 
 
 @pytest.fixture

@@ -3,21 +3,7 @@ import pytest
 
 from calls.models import Agent, Call, PbxRequest
 from contacts.services import save_contact
-
-INCOMING = (
-    b"access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING"
-    b"&ext=&phone=79201119613"
-)
-ANSWERED = (
-    b"access_code=10019&cmd=event&callid=gZAoszZQZI_A6HDwYnKxPg&type=in&event=ANSWERED"
-    b"&ext=100&phone=79201119613"
-)
-COMPLETED = (
-    b"cmd=event&status=Success&duration=16&event=COMPLETED&phone=79201119613"
-    b"&access_code=10019&record_link=https%3A%2F%2Fvpbx18-dev%2Fui%2Fmsg_download%2F120"
-    b"%2F10019%2Ff92H16GAUDE7R10EMOLYYw.mp3&callid=DVzqd2I5zmRev0vLvxVevw&ext=100"
-)
-CONTACT = b"access_code=10019&cmd=contact&phone=79201119613"
+from tests.captures import ANSWERED_CAPTURE, COMPLETED, CONTACT, INCOMING
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +20,7 @@ def test_incoming_capture_creates_an_incoming_call(pbx_post):
 
 
 def test_answered_capture_with_header_code_sets_the_agent(pbx_post):
-    response = pbx_post(ANSWERED, extra_headers="X-XVB-AC: 10019\r\n")
+    response = pbx_post(ANSWERED_CAPTURE, extra_headers="X-XVB-AC: 10019\r\n")
 
     assert response.status == 200
     call = Call.objects.get(callid="gZAoszZQZI_A6HDwYnKxPg")
@@ -85,7 +71,7 @@ def test_trailing_slash_path_is_served_too(pbx_post):
 
 
 def test_every_capture_is_journaled_with_the_code_redacted(pbx_post):
-    for body in (INCOMING, ANSWERED, COMPLETED, CONTACT):
+    for body in (INCOMING, ANSWERED_CAPTURE, COMPLETED, CONTACT):
         pbx_post(body)
 
     entries = PbxRequest.objects.order_by("id")

@@ -8,27 +8,13 @@ import pytest
 
 from calls.models import Agent, Call, CallEvent, PbxRequest
 from contacts.services import save_contact
+from tests.captures import ANSWERED, CALLID, COMPLETED, CONTACT, INCOMING
 from tests.conftest import RawResponse, lwp_request, send_raw
 
 # Real commits and separate connections: the test database is a file (SQLite) or a server.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SENDERS = 16
-CALLID = "DVzqd2I5zmRev0vLvxVevw"
-INCOMING = (
-    b"access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING"
-    b"&ext=&phone=79201119613"
-)
-ANSWERED = (
-    b"access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=ANSWERED"
-    b"&ext=100&phone=79201119613"
-)
-COMPLETED = (
-    b"cmd=event&status=Success&duration=16&event=COMPLETED&phone=79201119613"
-    b"&access_code=10019&record_link=https%3A%2F%2Fvpbx18-dev%2Fui%2Fmsg_download%2F120"
-    b"%2F10019%2Ff92H16GAUDE7R10EMOLYYw.mp3&callid=DVzqd2I5zmRev0vLvxVevw&ext=100"
-)
-CONTACT = b"access_code=10019&cmd=contact&phone=79201119613"
 
 
 def post_at_once(base_url: str, bodies: list[bytes]) -> list[RawResponse]:

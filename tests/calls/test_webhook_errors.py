@@ -7,14 +7,11 @@ from django.core.management import call_command
 
 from calls.models import Call, CallEvent, PbxRequest
 from calls.webhook import WebhookRequest, handle_webhook
+from tests.captures import INCOMING
 from tests.conftest import send_raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-INCOMING = (
-    b"access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING"
-    b"&ext=&phone=79201119613"
-)
 NO_CODE = b"cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING&phone=79201119613"
 
 

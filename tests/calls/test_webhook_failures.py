@@ -4,14 +4,9 @@ from django.db import OperationalError
 
 from calls import webhook
 from calls.models import Call, CallEvent, PbxRequest
+from tests.captures import CONTACT, INCOMING
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-INCOMING = (
-    b"access_code=10019&cmd=event&callid=DVzqd2I5zmRev0vLvxVevw&type=in&event=INCOMING"
-    b"&ext=&phone=79201119613"
-)
-CONTACT = b"access_code=10019&cmd=contact&phone=79201119613"
 
 
 def fail(*args: object, **kwargs: object) -> None:

@@ -1,28 +1,16 @@
 """The REST API for contacts: `/api/contacts/`, phones in any format in and E.164 out."""
 import pytest
-from django.contrib.auth.models import Permission, User
-from rest_framework.authtoken.models import Token
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from calls.models import Agent
 from contacts.models import Contact, ContactPhone
 from contacts.services import save_contact
+from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
 CONTACT_FIELDS = {"id", "name", "company", "email", "notes", "phones", "responsible"}
-
-
-def token_client(user: User) -> APIClient:
-    client = APIClient()
-    token = Token.objects.create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def api(admin_user: User) -> APIClient:
-    return token_client(admin_user)
 
 
 @pytest.fixture
