@@ -155,10 +155,31 @@ def _handle_ignored(
     return Handled(outcome=Outcome.IGNORED, payload={"ok": True, "ignored": command.reason})
 
 
-HANDLERS: dict[type, Callable[..., Handled]] = {
-    pbx.ContactLookup: _handle_lookup,
-    pbx.CallEvent: _handle_event,
-    pbx.IgnoredCommand: _handle_ignored,
+@dataclass(frozen=True)
+class Route:
+    """How one kind of command is processed, and what the PBX gets if processing fails."""
+
+    handler: Callable[..., Handled]
+    # Events are written in one transaction with their journal row. The lookup only reads,
+    # and stays outside one: on SQLite an IMMEDIATE transaction would queue the waiting
+    # caller behind every webhook being written.
+    in_transaction: bool
+    # The caller is waiting during a lookup: on failure it answers "unknown" (`{}`) at once,
+    # even unjournaled, and the PBX routes by its own plan. Anything else gets a 500 (or a
+    # 503 when it cannot be journaled) so that a retrying PBX delivers it again.
+    failure_status: int
+    failure_payload: dict[str, Any]
+
+    @property
+    def needs_journal(self) -> bool:
+        """Whether it must be refused (503) when it cannot be journaled first."""
+        return self.failure_status != 200
+
+
+HANDLERS: dict[type, Route] = {
+    pbx.ContactLookup: Route(_handle_lookup, False, 200, {}),
+    pbx.CallEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
+    pbx.IgnoredCommand: Route(_handle_ignored, False, 500, {"error": "internal error"}),
 }
 
 
@@ -166,32 +187,30 @@ def _refuse(outcome: str, status: int, message: str) -> Handled:
     return Handled(outcome=outcome, payload={"error": message}, status=status, error=message)
 
 
+def _run(
+    route: Route, command: pbx.PbxCommand, entry: PbxRequest | None, received_at: datetime
+) -> Handled:
+    handled = route.handler(command, entry=entry, received_at=received_at)
+    _close_journal(entry, handled)
+    return handled
+
+
 def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: datetime) -> Handled:
-    """Run the command's handler; a failure is journaled, and a lookup still answers `{}`."""
-    handler = HANDLERS[type(command)]
+    """Run the command's handler; a failure is journaled and answered as its route says."""
+    route = HANDLERS[type(command)]
     try:
-        if isinstance(command, pbx.ContactLookup):
-            # Read-only, and kept outside a transaction: on SQLite an IMMEDIATE transaction
-            # would queue the caller behind every webhook being written.
-            handled = handler(command, entry=entry, received_at=received_at)
-            _close_journal(entry, handled)
-            return handled
+        if not route.in_transaction:
+            return _run(route, command, entry, received_at)
         with transaction.atomic():
-            handled = handler(command, entry=entry, received_at=received_at)
-            _close_journal(entry, handled)
-            return handled
+            return _run(route, command, entry, received_at)
     except Exception as exc:
         logger.exception("Processing a PBX %s failed", type(command).__name__)
-        error = f"{type(exc).__name__}: {exc}"
-        if isinstance(command, pbx.ContactLookup):
-            # The caller is waiting: answer "unknown" at once and let the PBX route by its plan.
-            handled = Handled(outcome=Outcome.FAILED, payload={}, error=error)
-        else:
-            # A 500 tells a retrying PBX to deliver again; the journal keeps the request.
-            handled = Handled(
-                outcome=Outcome.FAILED, payload={"error": "internal error"}, status=500,
-                error=error,
-            )
+        handled = Handled(
+            outcome=Outcome.FAILED,
+            payload=route.failure_payload,
+            status=route.failure_status,
+            error=f"{type(exc).__name__}: {exc}",
+        )
         _close_journal_quietly(entry, handled)
         return handled
 
@@ -214,7 +233,7 @@ def _check(request: WebhookRequest, entry: PbxRequest | None) -> pbx.PbxCommand 
         command = pbx.parse_command(form.fields)
     except pbx.PbxProtocolError as exc:
         return _refuse(Outcome.INVALID, 400, str(exc))
-    if entry is None and not isinstance(command, pbx.ContactLookup):
+    if entry is None and HANDLERS[type(command)].needs_journal:
         # Not journaled means it could be lost: let the PBX deliver it again.
         return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
     return command
