@@ -112,8 +112,8 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(PbxRequest)
 class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "received_at", "method", "cmd", "event", "callid", "phone", "outcome",
-        "response_status", "remote_addr",
+        "received_at", "outcome", "response_status", "cmd", "event", "callid", "phone",
+        "remote_addr",
     ]
     list_filter = ["outcome", "cmd", "received_at"]
     search_fields = ["=callid", "=phone"]

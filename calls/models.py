@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from calls.pbx import Outcome, is_safe_link
+from contacts.phones import format_phone
 
 
 class Agent(models.Model):
@@ -92,7 +93,7 @@ class Call(models.Model):
         verbose_name_plural = _("calls")
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display() or '?'} {self.phone or '-'} ({self.callid})"
+        return f"{self.get_direction_display() or '?'} {format_phone(self.phone) or '-'}"
 
     @property
     def recording_url(self) -> str:

@@ -78,4 +78,6 @@ RU = {
     "download": "скачать",
     "Russian": "Русский",
     "English": "Английский",
+    "xvbcrm": "xvbcrm",
+    "Calls and contacts": "Звонки и контакты",
 }
