@@ -1,5 +1,5 @@
 # xvbcrm: `make run` serves the CRM on SQLite, `make test` runs the whole suite.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
