@@ -108,7 +108,9 @@ class CallEvent:
     status: str
     duration: int | None
     record_link: str  # "" unless it is an http(s) URL
-    record_link_refused: bool = False
+    # Fields that were unusable and left out, with why; the event itself still counts, so a
+    # call is not left unfinished over a malformed detail (the journal keeps the raw value).
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,15 @@ class WebhookForm:
     access_codes: tuple[str, ...]
 
 
+# Charsets a form body may declare: ASCII-compatible ones only, so that field names (and the
+# access code) read the same in the raw body as in the decoded form.
+CHARSETS = {
+    "utf-8": "utf-8", "utf8": "utf-8", "us-ascii": "ascii", "ascii": "ascii",
+    "iso-8859-1": "latin-1", "latin-1": "latin-1", "latin1": "latin-1",
+    "windows-1251": "cp1251", "cp1251": "cp1251", "koi8-r": "koi8-r",
+}
+
+
 def charset_of(content_type: str) -> str:
     """The charset named in a Content-Type header, defaulting to UTF-8."""
     for param in content_type.split(";")[1:]:
@@ -142,19 +153,17 @@ def charset_of(content_type: str) -> str:
 
 def decode_form(body: bytes, *, charset: str = "utf-8") -> WebhookForm:
     """Decode an `application/x-www-form-urlencoded` body, refusing bytes that don't decode."""
+    codec = CHARSETS.get(charset.strip().lower())
+    if codec is None:
+        raise PbxProtocolError(f"unsupported charset {charset[:40]!r}; send UTF-8")
     try:
-        text = body.decode(charset)
         pairs = parse_qsl(
-            text,
+            body.decode(codec),
             keep_blank_values=True,
-            encoding=charset,
+            encoding=codec,
             errors="strict",
             max_num_fields=MAX_FIELDS,
         )
-        # Some codecs (utf-7, unicode_escape) yield lone surrogates, which no database stores.
-        "".join(key + value for key, value in pairs).encode("utf-8")
-    except LookupError as exc:
-        raise PbxProtocolError(f"unknown charset {charset!r}") from exc
     except UnicodeError as exc:
         raise PbxProtocolError(f"the body is not valid {charset} form data") from exc
     except ValueError as exc:
@@ -194,17 +203,18 @@ def _text(fields: dict[str, str], name: str) -> str:
     return value
 
 
-def _duration(fields: dict[str, str]) -> int | None:
+def _duration(fields: dict[str, str]) -> tuple[int | None, str]:
+    """Talk time in whole seconds, or None and why the value was left out."""
     raw = _text(fields, "duration")
     if not raw:
-        return None
+        return None, ""
     try:
         seconds = round(float(raw))
-    except (ValueError, OverflowError) as exc:
-        raise PbxProtocolError(f"field 'duration' is not a number: {raw[:32]!r}") from exc
+    except (ValueError, OverflowError):
+        return None, f"duration {raw[:32]!r} is not a number of seconds"
     if not 0 <= seconds < 10**9:
-        raise PbxProtocolError("field 'duration' is out of range")
-    return seconds
+        return None, f"duration {raw[:32]!r} is out of range"
+    return seconds, ""
 
 
 def _callid(fields: dict[str, str], *, required: bool) -> str:
@@ -231,7 +241,12 @@ def _parse_event(fields: dict[str, str]) -> PbxCommand:
     type_word = _text(fields, "type").lower()
     direction = DIRECTIONS.get(type_word) or START_DIRECTIONS.get(kind)
     raw_link = fields.get("record_link", "").strip()
-    safe = is_safe_link(raw_link)
+    record_link = raw_link if is_safe_link(raw_link) else ""
+    duration, duration_problem = _duration(fields)
+    refused = (
+        duration_problem,
+        "record_link is not an http(s) URL" if raw_link and not record_link else "",
+    )
     return CallEvent(
         callid=callid,
         kind=kind,
@@ -240,9 +255,9 @@ def _parse_event(fields: dict[str, str]) -> PbxCommand:
         ext=_text(fields, "ext"),
         line_number=_text(fields, "line_number"),
         status=_text(fields, "status"),
-        duration=_duration(fields),
-        record_link=raw_link if safe else "",
-        record_link_refused=bool(raw_link) and not safe,
+        duration=duration,
+        record_link=record_link,
+        refused=tuple(problem for problem in refused if problem),
     )
 
 
