@@ -1,14 +1,15 @@
 """The PBX webhook: journal the request, authenticate, parse, dispatch, answer."""
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -52,9 +53,10 @@ def _escape_nul(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
-def _journal_text(body: bytes) -> str:
+def _journal_text(body: bytes, content_type: str) -> str:
     """The body as text for the journal: undecodable bytes escaped, secrets redacted."""
-    return pbx.redact_body(_escape_nul(body.decode("utf-8", "backslashreplace")))
+    codec = pbx.CHARSETS.get(pbx.charset_of(content_type), "utf-8")
+    return pbx.redact_body(_escape_nul(body.decode(codec, "backslashreplace")))
 
 
 def _journal_headers(meta_headers: dict[str, str]) -> dict[str, str]:
@@ -73,7 +75,7 @@ def _summary(text: str) -> dict[str, str]:
 
 
 def _open_journal(request: WebhookRequest, received_at: datetime) -> PbxRequest | None:
-    text = _journal_text(request.body)
+    text = _journal_text(request.body, request.content_type)
     entry = PbxRequest(
         received_at=received_at,
         remote_addr=request.remote_addr,
@@ -140,7 +142,7 @@ def _handle_event(
     command: pbx.CallEvent, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     result = record_event(event=command, received_at=received_at, request=entry)
-    note = "record_link refused: not an http(s) URL" if command.record_link_refused else ""
+    note = "; ".join(f"left out: {problem}" for problem in command.refused)
     if result.duplicate:
         return Handled(
             outcome=Outcome.DUPLICATE, payload={"ok": True, "duplicate": True},
@@ -169,6 +171,9 @@ class Route:
     # 503 when it cannot be journaled) so that a retrying PBX delivers it again.
     failure_status: int
     failure_payload: dict[str, Any]
+    # On SQLite, how long the journal writes may wait for the write lock (None: the busy
+    # timeout). The lookup answers even unjournaled, so it waits briefly, not 20 s.
+    max_lock_wait: float | None = None
 
     @property
     def needs_journal(self) -> bool:
@@ -177,7 +182,7 @@ class Route:
 
 
 HANDLERS: dict[type, Route] = {
-    pbx.ContactLookup: Route(_handle_lookup, False, 200, {}),
+    pbx.ContactLookup: Route(_handle_lookup, False, 200, {}, max_lock_wait=0.2),
     pbx.CallEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
     pbx.IgnoredCommand: Route(_handle_ignored, False, 500, {"error": "internal error"}),
 }
@@ -187,22 +192,16 @@ def _refuse(outcome: str, status: int, message: str) -> Handled:
     return Handled(outcome=outcome, payload={"error": message}, status=status, error=message)
 
 
-def _run(
-    route: Route, command: pbx.PbxCommand, entry: PbxRequest | None, received_at: datetime
-) -> Handled:
-    handled = route.handler(command, entry=entry, received_at=received_at)
-    _close_journal(entry, handled)
-    return handled
-
-
 def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: datetime) -> Handled:
     """Run the command's handler; a failure is journaled and answered as its route says."""
     route = HANDLERS[type(command)]
     try:
-        if not route.in_transaction:
-            return _run(route, command, entry, received_at)
-        with transaction.atomic():
-            return _run(route, command, entry, received_at)
+        if route.in_transaction:
+            with transaction.atomic():
+                handled = route.handler(command, entry=entry, received_at=received_at)
+                _close_journal(entry, handled)
+            return handled
+        handled = route.handler(command, entry=entry, received_at=received_at)
     except Exception as exc:
         logger.exception("Processing a PBX %s failed", type(command).__name__)
         handled = Handled(
@@ -211,11 +210,12 @@ def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: dat
             status=route.failure_status,
             error=f"{type(exc).__name__}: {exc}",
         )
-        _close_journal_quietly(entry, handled)
-        return handled
+    # Outside the handler's try: an answer already computed stands even if journaling fails.
+    _close_journal_quietly(entry, handled)
+    return handled
 
 
-def _check(request: WebhookRequest, entry: PbxRequest | None) -> pbx.PbxCommand | Handled:
+def _check(request: WebhookRequest) -> pbx.PbxCommand | Handled:
     """The request's command, or the refusal it gets (method, size, bytes, access code, form)."""
     if request.method != "POST":
         return _refuse(Outcome.INVALID, 405, f"method {request.method} not allowed; use POST")
@@ -230,24 +230,44 @@ def _check(request: WebhookRequest, entry: PbxRequest | None) -> pbx.PbxCommand 
     if auth_error:
         return _refuse(Outcome.REJECTED, 403, auth_error)
     try:
-        command = pbx.parse_command(form.fields)
+        return pbx.parse_command(form.fields)
     except pbx.PbxProtocolError as exc:
         return _refuse(Outcome.INVALID, 400, str(exc))
-    if entry is None and HANDLERS[type(command)].needs_journal:
-        # Not journaled means it could be lost: let the PBX deliver it again.
-        return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
-    return command
+
+
+@contextmanager
+def _lock_wait(seconds: float | None) -> Iterator[None]:
+    """Cap how long SQLite writes wait for the write lock (PostgreSQL writes do not queue)."""
+    if seconds is None or connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {int(settings.SQLITE_BUSY_TIMEOUT * 1000)}")
 
 
 def handle_webhook(request: WebhookRequest) -> Handled:
-    """Answer one webhook request; every request is journaled before it is processed."""
+    """Answer one webhook request; every request is journaled before it is processed.
+
+    Checking (method, size, bytes, access code, form) is pure and comes first, so that the
+    journal row can be written the way the command needs: a lookup must not wait long.
+    """
     received_at = timezone.now()
-    entry = _open_journal(request, received_at)
-    checked = _check(request, entry)
-    if isinstance(checked, Handled):
-        _close_journal_quietly(entry, checked)
-        return checked
-    return _process(checked, entry, received_at)
+    checked = _check(request)
+    route = None if isinstance(checked, Handled) else HANDLERS[type(checked)]
+    with _lock_wait(route.max_lock_wait if route else None):
+        entry = _open_journal(request, received_at)
+        if route is None:
+            _close_journal_quietly(entry, checked)
+            return checked
+        if entry is None and route.needs_journal:
+            # Not journaled means it could be lost: let the PBX deliver it again.
+            return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
+        return _process(checked, entry, received_at)
 
 
 def reprocess(entry: PbxRequest) -> Handled:

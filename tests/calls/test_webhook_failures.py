@@ -1,9 +1,14 @@
 """A processing failure: journaled, answered 500 (events) or `{}` (lookups), replayable."""
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 from calls import webhook
-from calls.models import Call, CallEvent, PbxRequest
+from calls.models import Agent, Call, CallEvent, PbxRequest
+from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -165,3 +170,34 @@ def test_lookup_is_answered_even_when_it_cannot_be_journaled(pbx_post, journal_d
 
     assert response.status == 200
     assert response.body == b"{}"
+
+
+
+@pytest.fixture
+def hold_sqlite_write_lock() -> Iterator[Callable[[], None]]:
+    """Take the SQLite write lock from another connection, as a long write would."""
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite has a database-wide write lock")
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+
+    def hold() -> None:
+        other.execute("BEGIN IMMEDIATE")
+
+    yield hold
+    other.rollback()
+    other.close()
+
+
+def test_lookup_answers_at_once_while_a_write_holds_the_sqlite_lock(
+    pbx_post, hold_sqlite_write_lock
+):
+    agent = Agent.objects.create(extension="100")
+    save_contact(name="Вася", responsible=agent, phones=["+79201119613"])
+    hold_sqlite_write_lock()
+    started = time.monotonic()
+
+    response = pbx_post(CONTACT)
+
+    # Writers wait up to 20 s for the lock; the lookup gives up on its journal after 0.2 s.
+    assert time.monotonic() - started < 2
+    assert response.json() == {"contact_name": "Вася", "responsible": "100"}
