@@ -1,6 +1,6 @@
 """Admin for the call log, agents and the PBX request journal (calls are read-only)."""
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -81,9 +81,9 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        found = search_by_phone(queryset, search_term, "phone")
-        if found is not None:
-            return found, False
+        e164 = normalize_phone(search_term)
+        if e164:  # a number, or a numeric call id
+            return queryset.filter(Q(phone=e164) | Q(callid=search_term.strip())), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("client phone"), ordering="phone")

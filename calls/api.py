@@ -46,7 +46,7 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CallSerializer
     filterset_class = CallFilter
     lookup_field = "callid"
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # visible ASCII but `/`, as pbx.py accepts
 
 
 class AgentSerializer(serializers.ModelSerializer):
@@ -63,3 +63,4 @@ class AgentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Agent.objects.order_by("extension")
     serializer_class = AgentSerializer
     lookup_field = "extension"
+    lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # no control characters (PostgreSQL)

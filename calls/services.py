@@ -97,7 +97,6 @@ def rebuild_call(call: Call) -> None:
     call.direction = direction
     call.phone = normalize_phone(raw_phone) or raw_phone if raw_phone else ""
     call.line_number = _first(*(event.line_number for event in in_order))
-    call.started_at = min(event.received_at for event in events)
     call.status = completed.status if completed else ""
     call.duration = completed.duration if completed else None
     call.record_link = completed.record_link if completed else ""
@@ -109,6 +108,10 @@ def rebuild_call(call: Call) -> None:
     if call.answered_at is None and call.outcome == pbx.Outcome.ANSWERED and call.duration:
         # No queue pickup event (a direct or outgoing call): answered when the talk began.
         call.answered_at = call.ended_at - timedelta(seconds=call.duration)
+    # The first receipt, or the derived answer time when that came earlier still.
+    call.started_at = min(
+        [event.received_at for event in events] + ([call.answered_at] if call.answered_at else [])
+    )
     call.agent = ensure_agent(extension)
     if call.contact_id is None and call.phone.startswith("+"):
         call.contact = find_contact_by_phone(call.phone)

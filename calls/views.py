@@ -29,8 +29,10 @@ def _read_body(request: HttpRequest) -> tuple[bytes, bool]:
 
 
 def _remote_addr(request: HttpRequest) -> str | None:
+    # A scoped IPv6 address (`fe80::1%eth0`) is stored without its zone: PostgreSQL refuses it.
+    address = request.META.get("REMOTE_ADDR", "").split("%", 1)[0]
     try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+        return str(ipaddress.ip_address(address))
     except ValueError:
         return None
 

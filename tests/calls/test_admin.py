@@ -381,3 +381,9 @@ def test_reprocess_skips_rows_that_did_not_fail(admin_client, journal):
     after = [(entry.pk, entry.outcome, entry.processed_at) for entry in PbxRequest.objects.all()]
     assert sorted(after) == sorted(before)
     assert Call.objects.count() == 1
+
+
+def test_call_search_by_a_numeric_callid(admin_client, three_calls):
+    deliver(30, callid="1234567890", event="INCOMING", type="in", phone="79035550199")
+
+    assert shown(admin_client.get(CALLS, {"q": "1234567890"})) == ["1234567890"]

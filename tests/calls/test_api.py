@@ -251,3 +251,8 @@ def test_browsable_api_renders(admin_client, three_calls):
 
     assert response.status_code == 200
     assert "A-answered" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/calls/%00/", "/api/agents/%00/", "/api/calls/a%01b/"])
+def test_control_characters_in_a_lookup_are_not_found(api, three_calls, path):
+    assert api.get(path).status_code == 404

@@ -301,3 +301,13 @@ def test_out_of_order_over_http_gives_the_in_order_call(pbx_post):
     assert call.record_link == "https://vpbx18-dev/x.mp3"
     assert call.answered_at is not None
     assert call.ended_at is not None
+
+
+def test_a_call_never_starts_after_it_was_answered():
+    # COMPLETED alone: answered is derived as end minus talk time, before any receipt.
+    deliver("INCOMING", at=T0)
+    deliver("COMPLETED", at=T0 + timedelta(seconds=5))
+
+    call = Call.objects.get(callid=CALLID)
+    assert call.answered_at == T0 + timedelta(seconds=5 - 16)
+    assert call.started_at <= call.answered_at < call.ended_at
