@@ -25,11 +25,13 @@ install: $(VENV)/.installed
 
 migrate: install .env
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input -v0
 
+# runserver starts a thread per request: keeping connections would leave one open per request.
 run: migrate
 	$(BIN)/python manage.py ensure_superuser
 	@echo "xvbcrm: admin at http://$(HOST):$(PORT)/admin/, PBX WebHook URL http://$(HOST):$(PORT)/crm-api"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DB_CONN_MAX_AGE=0 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
