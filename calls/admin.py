@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from calls import pbx
-from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.models import Agent, Call, CallAttempt, CallEvent, PbxRequest
 from calls.webhook import reprocess
 from contacts.phones import format_phone, normalize_phone
 
@@ -161,3 +161,29 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "%(skipped)d.") % {"done": done, "failed": failed, "skipped": skipped},
             messages.SUCCESS if not failed else messages.WARNING,
         )
+
+
+@admin.register(CallAttempt)
+class CallAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "extension", "phone_display", "result", "error", "call"]
+    list_filter = ["result", "created_at"]
+    search_fields = ["=extension", "=pbx_callid"]
+    list_select_related = ["user", "call"]
+    show_full_result_count = False
+    fields = [
+        "created_at", "user", "extension", "phone", "result", "error", "pbx_answer",
+        "pbx_callid", "call",
+    ]
+    readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found = search_by_phone(queryset, search_term, "phone")
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("client phone"), ordering="phone")
+    def phone_display(self, attempt: CallAttempt) -> str:
+        return format_phone(attempt.phone)

@@ -1,7 +1,9 @@
 """REST API routes under /api/."""
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from calls.api import AgentViewSet, CallViewSet
+from calls.clicktocall_api import ClickToCallView
 from contacts.api import ContactViewSet
 
 router = DefaultRouter()
@@ -9,4 +11,7 @@ router.register("calls", CallViewSet, basename="call")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("agents", AgentViewSet, basename="agent")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("click-to-call/", ClickToCallView.as_view(), name="click-to-call"),
+    *router.urls,
+]

@@ -138,6 +138,8 @@ PBX_ACCESS_CODE = env.str("PBX_ACCESS_CODE", default="")
 # The cloud PBX address and token for click-to-call (makeCall).
 PBX_URL = env.str("PBX_URL", default="")
 PBX_TOKEN = env.str("PBX_TOKEN", default="")
+# Seconds to wait for the PBX to answer a makeCall (never retried: a repeat rings twice).
+PBX_TIMEOUT = env.float("PBX_TIMEOUT", default=5)
 # Region used to read phone numbers written without a country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="RU").upper()
 # The largest webhook body accepted, in bytes; real ones are a few hundred.

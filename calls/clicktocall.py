@@ -1,0 +1,99 @@
+"""Click-to-call: place a call through the PBX for a user, and record every attempt."""
+import json
+import logging
+import re
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from calls import pbx_client
+from calls.models import Call, CallAttempt
+from contacts.phones import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+# How far apart an attempt and the start event of its call may be, either way.
+LINK_WINDOW = timedelta(minutes=2)
+_EXTENSION = re.compile(r"[\x21-\x7e]{1,32}")
+
+RESULTS: dict[type[pbx_client.PbxClientError], str] = {
+    pbx_client.PbxNotConfigured: CallAttempt.Result.NOT_CONFIGURED,
+    pbx_client.PbxUnreachable: CallAttempt.Result.UNREACHABLE,
+    pbx_client.PbxRefused: CallAttempt.Result.REFUSED,
+    pbx_client.PbxBroken: CallAttempt.Result.BROKEN,
+}
+
+
+class ClickToCallError(ValueError):
+    """A call that cannot even be asked for (not a phone, no extension); says why."""
+
+
+class NotAPhone(ClickToCallError):
+    """The number to call is not a phone number."""
+
+
+class NoExtension(ClickToCallError):
+    """No extension given and the user has no linked active agent."""
+
+
+def extension_of(user: AbstractBaseUser | None) -> str:
+    """The extension of the user's own active agent; raises NoExtension."""
+    # A missing reverse one-to-one raises an AttributeError subclass; anonymous users lack it.
+    agent = getattr(user, "agent", None)
+    if agent is None or not agent.is_active:
+        raise NoExtension(
+            "Your user is not linked to an active agent, so there is no extension to ring: "
+            "link an agent to your user (Calls → Agents)."
+        )
+    return agent.extension
+
+
+def _find_call(*, callid: str, extension: str, phone: str) -> Call | None:
+    """A call that reached the CRM before the PBX's answer to makeCall did."""
+    if callid:
+        call = Call.objects.filter(callid=callid).first()
+        if call is not None:
+            return call
+    return (
+        Call.objects.filter(
+            direction=Call.Direction.OUT, phone=phone, agent__extension=extension,
+            started_at__gte=timezone.now() - LINK_WINDOW, attempts=None,
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def place_call(
+    *, user: AbstractBaseUser | None, to: str, extension: str | None = None
+) -> CallAttempt:
+    """Ask the PBX to connect `extension` (default: the user's own) with `to`; never retried.
+
+    Raises ClickToCallError before asking the PBX; a PBX failure is returned as an attempt
+    whose `result` is not `ok` and whose `error` says what went wrong.
+    """
+    phone = normalize_phone(to)
+    if phone is None:
+        raise NotAPhone(f"{to.strip()[:64]!r} is not a phone number.")
+    extension = (extension or "").strip() or extension_of(user)
+    if not _EXTENSION.fullmatch(extension):
+        raise NoExtension("An extension is 1-32 visible characters without spaces.")
+    attempt = CallAttempt(user=user, extension=extension, phone=phone)
+    try:
+        made = pbx_client.make_call(extension=extension, phone_e164=phone)
+    except pbx_client.PbxClientError as exc:
+        attempt.result = RESULTS[type(exc)]
+        attempt.error = str(exc)
+        attempt.pbx_answer = exc.answer
+    else:
+        attempt.result = CallAttempt.Result.OK
+        answer = json.dumps(made.answer, ensure_ascii=False)
+        attempt.pbx_answer = pbx_client.redact(answer)[: pbx_client.MAX_ANSWER_CHARS]
+        attempt.pbx_callid = made.callid
+        attempt.call = _find_call(callid=made.callid, extension=extension, phone=phone)
+    attempt.save()
+    logger.info(
+        "makeCall %s -> %s by %s: %s %s", extension, phone, user, attempt.result, attempt.error
+    )
+    return attempt
