@@ -51,7 +51,9 @@ def serve_fake_pbx() -> Iterator[FakePbx]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(pbx))
     server.daemon_threads = True
     pbx.url = f"http://127.0.0.1:{server.server_address[1]}/api/makecall"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield pbx
