@@ -1,5 +1,4 @@
 """Click-to-call: the recorded attempts, `POST /api/click-to-call/`, linking to the call."""
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,22 +11,14 @@ from calls import pbx
 from calls.clicktocall import NoExtension, NotAPhone, place_call
 from calls.models import Agent, Call, CallAttempt
 from calls.services import record_event
-from tests.calls.fake_pbx import FakePbx, closed_port_url, serve_fake_pbx
+from tests.calls.conftest import PBX_TOKEN
+from tests.calls.fake_pbx import closed_port_url
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
-TOKEN = "s3cr3t-token-42"
+TOKEN = PBX_TOKEN
 URL = "/api/click-to-call/"
-
-
-@pytest.fixture
-def fake_pbx(settings) -> Iterator[FakePbx]:  # noqa: ANN001
-    with serve_fake_pbx() as pbx_server:
-        settings.PBX_URL = pbx_server.url
-        settings.PBX_TOKEN = TOKEN
-        settings.PBX_TIMEOUT = 0.3
-        yield pbx_server
 
 
 @pytest.fixture

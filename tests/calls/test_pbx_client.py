@@ -1,22 +1,13 @@
 """The makeCall client against a real local HTTP server standing in for the PBX."""
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from calls import pbx_client
-from tests.calls.fake_pbx import FakePbx, closed_port_url, serve_fake_pbx
+from tests.calls.conftest import PBX_TOKEN
+from tests.calls.fake_pbx import closed_port_url
 
-TOKEN = "s3cr3t-token-42"
-
-
-@pytest.fixture
-def fake_pbx(settings) -> Iterator[FakePbx]:  # noqa: ANN001
-    with serve_fake_pbx() as pbx:
-        settings.PBX_URL = pbx.url
-        settings.PBX_TOKEN = TOKEN
-        settings.PBX_TIMEOUT = 0.3
-        yield pbx
+TOKEN = PBX_TOKEN
 
 
 def call() -> pbx_client.MakeCallResult:
