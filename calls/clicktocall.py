@@ -2,12 +2,12 @@
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from calls import pbx_client
+from calls import pbx, pbx_client
 from calls.models import Call, CallAttempt
 from contacts.phones import normalize_phone
 
@@ -49,6 +49,10 @@ def extension_of(user: AbstractBaseUser | None) -> str:
     return agent.extension
 
 
+# The two directions of one rule: an attempt and its call are the same call when the PBX's
+# call id matches, or when the extension and number match within LINK_WINDOW.
+
+
 def _find_call(*, callid: str, extension: str, phone: str) -> Call | None:
     """A call that reached the CRM before the PBX's answer to makeCall did."""
     if callid:
@@ -63,6 +67,27 @@ def _find_call(*, callid: str, extension: str, phone: str) -> Call | None:
         .order_by("-started_at")
         .first()
     )
+
+
+# Attempts whose makeCall may have started a call (one that timed out may still have rung).
+_LINKABLE = [CallAttempt.Result.OK, CallAttempt.Result.UNREACHABLE, CallAttempt.Result.BROKEN]
+
+
+def link_attempt(*, call: Call, event: pbx.CallEvent, received_at: datetime) -> None:
+    """Tie an outgoing call's start event to the click-to-call attempt that caused it."""
+    unlinked = CallAttempt.objects.filter(call=None, result__in=_LINKABLE)
+    attempt = unlinked.filter(pbx_callid=call.callid).first() or (
+        unlinked.filter(
+            extension=event.ext,
+            phone=call.phone,
+            created_at__range=(received_at - LINK_WINDOW, received_at + LINK_WINDOW),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if attempt is not None:
+        attempt.call = call
+        attempt.save(update_fields=["call"])
 
 
 def place_call(

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 
 from calls import pbx
-from calls.clicktocall import LINK_WINDOW
-from calls.models import Agent, Call, CallAttempt, CallEvent, PbxRequest
+from calls.clicktocall import link_attempt
+from calls.models import Agent, Call, CallEvent, PbxRequest
 from contacts.phones import normalize_phone
 from contacts.services import find_contact_by_phone
 
@@ -119,24 +119,3 @@ def rebuild_call(call: Call) -> None:
     if call.contact_id is None and call.phone.startswith("+"):
         call.contact = find_contact_by_phone(call.phone)
     call.save()
-
-
-# Attempts whose makeCall may have started a call (one that timed out may still have rung).
-_LINKABLE = [CallAttempt.Result.OK, CallAttempt.Result.UNREACHABLE, CallAttempt.Result.BROKEN]
-
-
-def link_attempt(*, call: Call, event: pbx.CallEvent, received_at: datetime) -> None:
-    """Tie an outgoing call's start event to the click-to-call attempt that caused it."""
-    unlinked = CallAttempt.objects.filter(call=None, result__in=_LINKABLE)
-    attempt = unlinked.filter(pbx_callid=call.callid).first() or (
-        unlinked.filter(
-            extension=event.ext,
-            phone=call.phone,
-            created_at__range=(received_at - LINK_WINDOW, received_at + LINK_WINDOW),
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if attempt is not None:
-        attempt.call = call
-        attempt.save(update_fields=["call"])
