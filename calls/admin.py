@@ -3,12 +3,13 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from calls import pbx
+from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
 from calls.models import Agent, Call, CallAttempt, CallEvent, PbxRequest
 from calls.webhook import reprocess
 from contacts.phones import format_phone, normalize_phone
@@ -50,6 +51,10 @@ class AgentAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
 
 
+# Incoming calls nobody talked on: the client is waiting for a call back.
+MISSED_OUTCOMES = {Call.Outcome.MISSED, Call.Outcome.NO_ANSWER, Call.Outcome.BUSY}
+
+
 class CallEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CallEvent
     fields = ["received_at", "event", "direction", "phone", "ext", "status", "duration"]
@@ -76,7 +81,17 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "callid", "direction", "phone_display", "line_number", "contact_link", "agent_link",
         "status", "outcome", "duration", "started_at", "answered_at", "ended_at", "player",
     ]
-    readonly_fields = fields
+    readonly_fields = [*fields, "call_back"]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        if can_place_calls(request):
+            return [*self.list_display, "call_back"]
+        return self.list_display
+
+    def get_fields(self, request: HttpRequest, obj: Call | None = None) -> list[str]:
+        if can_place_calls(request):
+            return [*self.fields, "call_back"]
+        return self.fields
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -107,6 +122,14 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("recording"))
     def player(self, call: Call) -> SafeString:
         return recording_player(call)
+
+    @admin.display(description=_("call back"))
+    def call_back(self, call: Call) -> SafeString | str:
+        """A button on missed incoming calls from a real number (shown to who may call)."""
+        missed = call.direction == Call.Direction.IN and call.outcome in MISSED_OUTCOMES
+        if not missed or not normalize_phone(call.phone):
+            return ""
+        return call_button(call.phone, label=_("Call back"))
 
 
 @admin.register(PbxRequest)
@@ -175,6 +198,13 @@ class CallAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "pbx_callid", "call",
     ]
     readonly_fields = fields
+
+    def get_urls(self) -> list[URLPattern]:
+        # Behind the "Call" and "Call back" buttons of every page (see calls.clicktocall_admin).
+        place = path(
+            "place/", self.admin_site.admin_view(place_call_view), name="calls_place_call"
+        )
+        return [place, *super().get_urls()]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

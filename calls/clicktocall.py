@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from calls import pbx, pbx_client
 from calls.models import Call, CallAttempt
@@ -34,7 +35,11 @@ class NotAPhone(ClickToCallError):
 
 
 class NoExtension(ClickToCallError):
-    """No extension given and the user has no linked active agent."""
+    """No usable extension to ring."""
+
+
+class NoAgent(NoExtension):
+    """No extension given, and the user has no linked active agent to take it from."""
 
 
 def extension_of(user: AbstractBaseUser | None) -> str:
@@ -42,9 +47,8 @@ def extension_of(user: AbstractBaseUser | None) -> str:
     # A missing reverse one-to-one raises an AttributeError subclass; anonymous users lack it.
     agent = getattr(user, "agent", None)
     if agent is None or not agent.is_active:
-        raise NoExtension(
-            "Your user is not linked to an active agent, so there is no extension to ring: "
-            "link an agent to your user (Calls → Agents)."
+        raise NoAgent(
+            _("Your user is not linked to an active agent, so there is no extension to ring.")
         )
     return agent.extension
 
@@ -100,10 +104,10 @@ def place_call(
     """
     phone = normalize_phone(to)
     if phone is None:
-        raise NotAPhone(f"{to.strip()[:64]!r} is not a phone number.")
+        raise NotAPhone(_("“%(value)s” is not a phone number.") % {"value": to.strip()[:64]})
     extension = (extension or "").strip() or extension_of(user)
     if not _EXTENSION.fullmatch(extension):
-        raise NoExtension("An extension is 1-32 visible characters without spaces.")
+        raise NoExtension(_("An extension is 1-32 visible characters without spaces."))
     attempt = CallAttempt(user=user, extension=extension, phone=phone)
     try:
         made = pbx_client.make_call(extension=extension, phone_e164=phone)

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 # One session for the process: keeps the connection to the PBX warm between clicks.
 _session = requests.Session()
@@ -74,18 +75,28 @@ def _post(url: str, data: dict[str, str]) -> requests.Response:
     try:
         return _session.post(url, data=data, timeout=timeout, allow_redirects=False)
     except requests.Timeout as exc:
-        raise PbxUnreachable(f"The PBX at {host} did not answer within {timeout:g} s.") from exc
+        raise PbxUnreachable(
+            _("The PBX at %(host)s did not answer within %(seconds)s s.")
+            % {"host": host, "seconds": f"{timeout:g}"}
+        ) from exc
     except requests.ConnectionError as exc:
-        raise PbxUnreachable(f"Cannot connect to the PBX at {host} (connection failed).") from exc
+        raise PbxUnreachable(
+            _("Cannot connect to the PBX at %(host)s (connection failed).") % {"host": host}
+        ) from exc
     except requests.RequestException as exc:
-        raise PbxUnreachable(f"Cannot reach the PBX at {host} ({type(exc).__name__}).") from exc
+        raise PbxUnreachable(
+            _("Cannot reach the PBX at %(host)s (%(reason)s).")
+            % {"host": host, "reason": type(exc).__name__}
+        ) from exc
 
 
 def make_call(*, extension: str, phone_e164: str) -> MakeCallResult:
     """Ask the PBX to ring `extension`, then dial `phone_e164`; raises a PbxClientError."""
     url, token = settings.PBX_URL, settings.PBX_TOKEN
     if not url or not token:
-        raise PbxNotConfigured("Click-to-call is not configured: set PBX_URL and PBX_TOKEN.")
+        raise PbxNotConfigured(
+            _("Click-to-call is not configured: set PBX_URL and PBX_TOKEN.")
+        )
     # The PBX takes numbers as international digits without `+`.
     data = {"cmd": "makeCall", "token": token, "from": extension, "to": phone_e164.lstrip("+")}
     response = _post(url, data)
@@ -94,9 +105,12 @@ def make_call(*, extension: str, phone_e164: str) -> MakeCallResult:
     status = response.status_code
     if 400 <= status < 500:
         reason = redact(str((answer or {}).get("error") or "").strip())[:200] or f"HTTP {status}"
-        raise _with_answer(PbxRefused(f"The PBX refused the call: {reason}."), body)
+        error = _("The PBX refused the call: %(reason)s.") % {"reason": reason}
+        raise _with_answer(PbxRefused(error), body)
     if not 200 <= status < 300:
-        raise _with_answer(PbxBroken(f"The PBX failed (HTTP {status})."), body)
+        error = _("The PBX failed (HTTP %(status)s).") % {"status": status}
+        raise _with_answer(PbxBroken(error), body)
     if answer is None:
-        raise _with_answer(PbxBroken("The PBX answered with something other than JSON."), body)
+        error = _("The PBX answered with something other than JSON.")
+        raise _with_answer(PbxBroken(error), body)
     return MakeCallResult(answer=answer, callid=_callid_of(answer))

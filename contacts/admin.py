@@ -1,11 +1,14 @@
 """Admin for contacts: phones typed in any format are stored in E.164."""
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from calls.admin import search_by_phone
+from calls.clicktocall_admin import call_button, call_from_admin, can_place_calls
 from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 
@@ -26,9 +29,34 @@ class ContactPhoneForm(forms.ModelForm):
 
 
 class ContactPhoneInline(admin.TabularInline):
+    """A contact's numbers: part of the contact, so the contact's permissions govern them."""
+
     model = ContactPhone
     form = ContactPhoneForm
     extra = 1
+
+    def _contact_perm(self, request: HttpRequest, action: str) -> bool:
+        return request.user.has_perm(f"contacts.{action}_contact")
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._contact_perm(request, "view") or self._contact_perm(request, "change")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._contact_perm(request, "change") or self._contact_perm(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._contact_perm(request, "change") or self._contact_perm(request, "add")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._contact_perm(request, "change")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> list[str]:
+        return ["call"] if can_place_calls(request) else []
+
+    @admin.display(description=_("call"))
+    def call(self, phone: ContactPhone) -> SafeString | str:
+        # Only a saved number: the empty row for a new one has nothing to call yet.
+        return call_button(phone.number) if phone.pk else ""
 
 
 @admin.register(Contact)
@@ -41,6 +69,7 @@ class ContactAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [ContactPhoneInline]
     fields = ["name", "company", "email", "responsible", "notes"]
+    actions = ["call_contact"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -61,3 +90,29 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.display(description=_("phone numbers"))
     def phone_list(self, contact: Contact) -> str:
         return ", ".join(format_phone(phone.number) for phone in contact.phones.all())
+
+    def has_place_calls_permission(self, request: HttpRequest) -> bool:
+        return can_place_calls(request)
+
+    @admin.action(description=_("Call"), permissions=["place_calls"])
+    def call_contact(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Call the one selected contact's first number."""
+        count = queryset.count()
+        if count != 1:
+            self.message_user(
+                request,
+                gettext("Select exactly one contact to call (selected: %(count)d).")
+                % {"count": count},
+                messages.WARNING,
+            )
+            return
+        contact = queryset.get()
+        phone = contact.phones.order_by("id").first()
+        if phone is None:
+            self.message_user(
+                request,
+                gettext("%(contact)s has no phone number to call.") % {"contact": contact},
+                messages.ERROR,
+            )
+            return
+        call_from_admin(request, phone.number)

@@ -90,4 +90,34 @@ RU = {
     "Can place calls": "Может звонить",
     "call attempt": "попытка звонка",
     "call attempts": "попытки звонка",
+    # Click-to-call in the admin and the PBX client's errors.
+    "Call": "Позвонить",
+    "call": "звонок",
+    "Call back": "Перезвонить",
+    "call back": "перезвонить",
+    "Calling %(phone)s from %(extension)s…": "Звоним на %(phone)s с номера %(extension)s…",
+    "%(phone)s is being called already.": "На %(phone)s уже звоним.",
+    "You do not have permission to place calls.": "У вас нет права звонить.",
+    "Link your user to an agent.": "Привяжите своего пользователя к сотруднику.",
+    "Ask an administrator to link your user to an agent.":
+        "Попросите администратора привязать вашего пользователя к сотруднику.",
+    "Your user is not linked to an active agent, so there is no extension to ring.":
+        "Ваш пользователь не привязан к активному сотруднику, поэтому неизвестно, "
+        "какой внутренний номер вызвать.",
+    "An extension is 1-32 visible characters without spaces.":
+        "Внутренний номер — от 1 до 32 видимых символов без пробелов.",
+    "Select exactly one contact to call (selected: %(count)d).":
+        "Чтобы позвонить, выберите ровно один контакт (выбрано: %(count)d).",
+    "%(contact)s has no phone number to call.": "У контакта %(contact)s нет номера телефона.",
+    "The PBX at %(host)s did not answer within %(seconds)s s.":
+        "АТС %(host)s не ответила за %(seconds)s с.",
+    "Cannot connect to the PBX at %(host)s (connection failed).":
+        "Не удаётся подключиться к АТС %(host)s (соединение не установлено).",
+    "Cannot reach the PBX at %(host)s (%(reason)s).": "АТС %(host)s недоступна (%(reason)s).",
+    "Click-to-call is not configured: set PBX_URL and PBX_TOKEN.":
+        "Звонки из CRM не настроены: задайте PBX_URL и PBX_TOKEN.",
+    "The PBX refused the call: %(reason)s.": "АТС отказала в звонке: %(reason)s.",
+    "The PBX failed (HTTP %(status)s).": "Ошибка на стороне АТС (HTTP %(status)s).",
+    "The PBX answered with something other than JSON.": "АТС ответила не в формате JSON.",
+    "PBX integration": "Интеграция с АТС",
 }

@@ -6,10 +6,19 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 ACCESS_CODE = "10019"  # the code in the vendor's captures
+
+
+@pytest.fixture(autouse=True)
+def english(settings: pytest.FixtureRequest) -> None:
+    """Tests read the English interface; Russian (the real default) is tested where asked for."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
