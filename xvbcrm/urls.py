@@ -1,14 +1,9 @@
 """URLs: the admin, the PBX webhook and the REST API."""
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from calls.views import pbx_webhook
-
-admin.site.site_header = _("xvbcrm")
-admin.site.site_title = _("xvbcrm")
-admin.site.index_title = _("Calls and contacts")
 
 urlpatterns = [
     # The vendor's capture posts to `/crm-api`, without a trailing slash; accept both.

@@ -1,0 +1,471 @@
+"""The "PBX integration" admin page: the WebHook URL, the settings, the journal's last day."""
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from calls.integration import MAX_PROBLEMS, RECENT, integration_status, public_address
+from calls.models import PbxRequest
+from tests.captures import CONTACT, INCOMING
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/admin/pbx-integration/"
+FORM = "application/x-www-form-urlencoded"
+WRONG_CODE = CONTACT.replace(b"10019", b"99999")
+NO_CODE = b"cmd=contact&phone=79201119613"
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+
+def all_tags(response) -> list[tuple[str, dict[str, str]]]:  # noqa: ANN001
+    parser = Tags()
+    parser.feed(response.content.decode())
+    return parser.tags
+
+
+def tags(response, name: str) -> list[dict[str, str]]:  # noqa: ANN001
+    return [attrs for tag, attrs in all_tags(response) if tag == name]
+
+
+def webhook(client: Client, body: bytes) -> int:
+    """POST a webhook body through the real view; the answer's status code."""
+    return client.post("/crm-api", data=body, content_type=FORM).status_code
+
+
+def page(client: Client, **extra: str):  # noqa: ANN201
+    """The page in English (the default language is Russian)."""
+    return client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en", **extra)
+
+
+def diagnosis(response) -> str | None:  # noqa: ANN001
+    """The code of the headline shown, if any."""
+    shown = [attrs["data-code"] for attrs in tags(response, "li") if "data-code" in attrs]
+    assert len(shown) <= 1
+    return shown[0] if shown else None
+
+
+def problems(response) -> list[tuple[str, int | None, str]]:  # noqa: ANN001
+    return [
+        (entry.outcome, entry.response_status, entry.error)
+        for entry in response.context["status"].problems
+    ]
+
+
+def counts(response) -> dict[str, int]:  # noqa: ANN001
+    return {item.outcome: item.count for item in response.context["status"].counts}
+
+
+def age(entry: PbxRequest, delta: timedelta) -> None:
+    """Move a journal row back in time."""
+    PbxRequest.objects.filter(pk=entry.pk).update(received_at=entry.received_at - delta)
+
+
+# --- who sees it ------------------------------------------------------------------------------
+
+def test_url_name():
+    assert reverse("admin:pbx_integration") == PAGE
+
+
+def test_anonymous_is_sent_to_the_login_page(client):
+    response = client.get(PAGE)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_without_the_journal_permission_gets_403(client):
+    staff = User.objects.create_user("staff", password="x", is_staff=True)
+    client.force_login(staff)
+
+    assert client.get(PAGE).status_code == 403
+
+
+def test_staff_with_the_journal_permission_sees_it(client):
+    staff = User.objects.create_user("staff", password="x", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_pbxrequest"))
+    client.force_login(staff)
+
+    assert client.get(PAGE).status_code == 200
+
+
+def test_listed_in_the_admin_index_for_a_superuser(admin_client):
+    response = admin_client.get(reverse("admin:index"))
+
+    assert PAGE in [attrs.get("href") for attrs in tags(response, "a")]
+
+
+def test_renders_in_russian_with_the_admin_chrome(admin_client):
+    response = admin_client.get(PAGE, HTTP_ACCEPT_LANGUAGE="ru")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="breadcrumbs"' in content
+    assert 'id="nav-sidebar"' in content
+    assert 'id="user-tools"' in content
+    assert ">Начало</a>" in content  # Django's own "Home"
+
+
+# --- the WebHook URL --------------------------------------------------------------------------
+
+def test_webhook_url_is_built_from_the_request_host(admin_client, settings):
+    settings.ALLOWED_HOSTS = ["crm.example.com"]
+
+    response = page(admin_client, HTTP_HOST="crm.example.com")
+
+    inputs = [attrs for attrs in tags(response, "input") if attrs.get("id") == "webhook-url"]
+    assert [attrs["value"] for attrs in inputs] == ["http://crm.example.com/crm-api"]
+    assert "readonly" in inputs[0]
+    assert "<code>http://crm.example.com/crm-api</code>" in response.content.decode()
+
+
+def test_webhook_url_follows_https(admin_client, settings):
+    settings.ALLOWED_HOSTS = ["crm.example.com"]
+
+    response = page(admin_client, HTTP_HOST="crm.example.com", secure=True)
+
+    assert response.context["status"].webhook_url == "https://crm.example.com/crm-api"
+
+
+def test_the_shown_webhook_url_is_the_one_that_works(admin_client, client):
+    url = page(admin_client).context["status"].webhook_url
+    path = url.removeprefix("http://testserver")
+
+    assert path == "/crm-api"
+    assert webhook(client, CONTACT) == 200
+
+
+def test_says_the_access_code_must_match_on_both_sides(admin_client):
+    content = page(admin_client).content.decode()
+
+    assert "The access code must be the same on both sides" in content
+
+
+# --- settings, never their secrets ------------------------------------------------------------
+
+SECRET_CODE = "ac-5e3d9f1b"
+SECRET_TOKEN = "tok-77aa31c0"  # noqa: S105 - a test value
+SECRET_PASSWORD = "pw-0c4b2e"  # noqa: S105 - a test value
+
+
+@pytest.fixture
+def pbx_secrets(settings) -> None:  # noqa: ANN001
+    settings.PBX_ACCESS_CODE = SECRET_CODE
+    settings.PBX_TOKEN = SECRET_TOKEN
+    settings.PBX_URL = f"https://crm:{SECRET_PASSWORD}@vpbx.example.com:8443/api/?token={SECRET_TOKEN}"
+
+
+def test_secrets_never_appear_in_the_page(admin_client, client, pbx_secrets):
+    assert webhook(client, CONTACT.replace(b"10019", SECRET_CODE.encode())) == 200
+    assert webhook(client, WRONG_CODE) == 403
+
+    content = page(admin_client).content.decode()
+
+    assert SECRET_CODE not in content
+    assert SECRET_TOKEN not in content
+    assert SECRET_PASSWORD not in content
+
+
+def test_configured_settings_have_yes_icons_and_the_bare_pbx_address(admin_client, pbx_secrets):
+    response = page(admin_client)
+
+    icons = [attrs["src"] for attrs in tags(response, "img") if "/admin/img/icon-" in attrs["src"]]
+    assert [src.rsplit("/", 1)[1] for src in icons] == ["icon-yes.svg"] * 3
+    assert "<code>https://vpbx.example.com:8443/api/</code>" in response.content.decode()
+
+
+def test_missing_settings_have_no_icons(admin_client, settings):
+    settings.PBX_ACCESS_CODE = ""
+    settings.PBX_URL = ""
+    settings.PBX_TOKEN = ""
+
+    response = page(admin_client)
+
+    icons = [attrs["src"] for attrs in tags(response, "img") if "/admin/img/icon-" in attrs["src"]]
+    assert [src.rsplit("/", 1)[1] for src in icons] == ["icon-no.svg"] * 3
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://vpbx.example.com/api", "https://vpbx.example.com/api"),
+        ("https://u:p@vpbx.example.com:8443/api/?token=t#frag", "https://vpbx.example.com:8443/api/"),
+        ("http://[::1]:8080/", "http://[::1]:8080/"),
+        ("vpbx.example.com/api", ""),
+        ("u:p@vpbx.example.com", ""),
+        ("https://[::1/", ""),
+    ],
+)
+def test_public_address(url, shown, settings):
+    settings.PBX_TOKEN = ""
+
+    assert public_address(url) == shown
+
+
+def test_public_address_blanks_a_token_in_the_path(settings):
+    settings.PBX_TOKEN = "tok-123"
+
+    assert public_address("https://vpbx.example.com/tok-123/api") == (
+        "https://vpbx.example.com/[redacted]/api"
+    )
+
+
+# --- the diagnosis ----------------------------------------------------------------------------
+
+def test_empty_journal_says_no_request_yet(admin_client):
+    response = page(admin_client)
+
+    assert diagnosis(response) == "no_requests"
+    assert "No request from the PBX yet" in response.content.decode()
+    assert "paste the WebHook URL into the PBX" in response.content.decode()
+
+
+def test_unset_access_code_comes_first(admin_client, client, settings):
+    settings.PBX_ACCESS_CODE = ""
+
+    assert webhook(client, CONTACT) == 403
+    response = page(admin_client)
+
+    assert diagnosis(response) == "no_access_code"
+    assert "PBX_ACCESS_CODE is not set in the CRM" in response.content.decode()
+
+
+def test_wrong_access_code_is_the_headline(admin_client, client):
+    assert webhook(client, WRONG_CODE) == 403
+
+    response = page(admin_client)
+
+    assert diagnosis(response) == "wrong_access_code"
+    content = response.content.decode()
+    assert "last request had a wrong access code" in content
+    assert "set the same access code in the PBX and in PBX_ACCESS_CODE" in content
+    headline = [attrs for attrs in tags(response, "li") if "data-code" in attrs]
+    assert headline[0]["class"] == "error"
+    assert 'class="messagelist"' in content
+
+
+def test_missing_access_code_is_the_same_headline(admin_client, client):
+    assert webhook(client, NO_CODE) == 403
+
+    assert diagnosis(page(admin_client)) == "wrong_access_code"
+
+
+def test_wrong_access_code_says_how_many_in_a_row(admin_client, client):
+    assert webhook(client, INCOMING) == 200
+    for _ in range(3):
+        assert webhook(client, WRONG_CODE) == 403
+
+    response = page(admin_client)
+
+    assert response.context["status"].refused_in_a_row == 3
+    assert "Requests refused in a row: 3; the first at" in response.content.decode()
+
+
+def test_a_run_of_refusals_is_read_only_so_far(admin_client, client):
+    for _ in range(RECENT + 2):
+        assert webhook(client, WRONG_CODE) == 403
+
+    response = page(admin_client)
+
+    assert response.context["status"].refused_in_a_row == RECENT
+    assert f"Requests refused in a row: {RECENT} or more." in response.content.decode()
+
+
+def test_refused_while_the_code_was_unset_is_told_apart(admin_client, client, settings):
+    settings.PBX_ACCESS_CODE = ""
+    assert webhook(client, CONTACT) == 403
+    settings.PBX_ACCESS_CODE = "10019"
+
+    assert diagnosis(page(admin_client)) == "refused_while_unset"
+
+
+def test_fixed_access_code_clears_the_headline_but_keeps_the_refusal_listed(admin_client, client):
+    assert webhook(client, WRONG_CODE) == 403
+    assert webhook(client, CONTACT) == 200
+
+    response = page(admin_client)
+
+    assert diagnosis(response) == "working"
+    assert problems(response) == [("rejected", 403, "wrong access code")]
+
+
+def test_failed_processing_is_the_headline(admin_client, client, monkeypatch):
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("calls.webhook.record_event", broken)
+    assert webhook(client, INCOMING) == 500
+
+    response = page(admin_client)
+
+    assert diagnosis(response) == "last_failed"
+    assert problems(response) == [("failed", 500, "RuntimeError: database on fire")]
+    assert "RuntimeError: database on fire" in response.content.decode()
+
+
+def test_invalid_request_is_the_headline(admin_client, client):
+    assert client.get("/crm-api").status_code == 405
+
+    response = page(admin_client)
+
+    assert diagnosis(response) == "last_invalid"
+    assert [outcome for outcome, _, _ in problems(response)] == ["invalid"]
+
+
+# --- the journal's last request and last day --------------------------------------------------
+
+def test_last_request_links_to_its_journal_row(admin_client, client):
+    assert webhook(client, INCOMING) == 200
+    assert webhook(client, WRONG_CODE) == 403
+    last = PbxRequest.objects.get(outcome="rejected")
+
+    response = page(admin_client)
+
+    assert response.context["status"].last_request == last
+    hrefs = [attrs.get("href") for attrs in tags(response, "a")]
+    assert reverse("admin:calls_pbxrequest_change", args=[last.pk]) in hrefs
+
+
+def test_problems_link_to_their_journal_rows(admin_client, client):
+    assert webhook(client, WRONG_CODE) == 403
+    assert webhook(client, INCOMING) == 200
+    rejected = PbxRequest.objects.get(outcome="rejected")
+
+    response = page(admin_client)
+
+    hrefs = [attrs.get("href") for attrs in tags(response, "a")]
+    assert reverse("admin:calls_pbxrequest_change", args=[rejected.pk]) in hrefs
+    assert "wrong access code" in response.content.decode()
+
+
+def test_counts_per_outcome_link_to_the_filtered_journal(admin_client, client):
+    assert webhook(client, INCOMING) == 200
+    assert webhook(client, INCOMING) == 200
+    assert webhook(client, WRONG_CODE) == 403
+
+    response = page(admin_client)
+
+    assert counts(response) == {
+        "received": 0, "accepted": 1, "duplicate": 1, "ignored": 0, "rejected": 1,
+        "invalid": 0, "failed": 0,
+    }
+    assert response.context["status"].total == 3
+    hrefs = [attrs.get("href") for attrs in tags(response, "a")]
+    journal = reverse("admin:calls_pbxrequest_changelist")
+    assert f"{journal}?outcome__exact=rejected" in hrefs
+    filtered = admin_client.get(journal, {"outcome__exact": "rejected"})
+    assert [entry.outcome for entry in filtered.context["cl"].result_list] == ["rejected"]
+
+
+def test_failures_older_than_a_day_are_not_listed(admin_client, client):
+    assert webhook(client, WRONG_CODE) == 403
+    age(PbxRequest.objects.get(), timedelta(hours=25))
+    assert webhook(client, INCOMING) == 200
+
+    response = page(admin_client)
+
+    assert problems(response) == []
+    assert counts(response)["rejected"] == 0
+    assert response.context["status"].problem_count == 0
+    assert "wrong access code" not in response.content.decode()
+
+
+def test_problems_are_capped_newest_first(admin_client, client):
+    for _ in range(MAX_PROBLEMS + 3):
+        assert webhook(client, WRONG_CODE) == 403
+    newest = PbxRequest.objects.order_by("-received_at", "-id").values_list("pk", flat=True)
+
+    response = page(admin_client)
+
+    status = response.context["status"]
+    assert [entry.pk for entry in status.problems] == list(newest[:MAX_PROBLEMS])
+    assert status.problem_count == MAX_PROBLEMS + 3
+    assert f"The newest {MAX_PROBLEMS} of {MAX_PROBLEMS + 3} are shown." in (
+        response.content.decode()
+    )
+
+
+def test_times_are_shown_in_the_active_time_zone(admin_client, client, settings):
+    settings.TIME_ZONE = "Europe/Moscow"
+    assert webhook(client, WRONG_CODE) == 403
+    entry = PbxRequest.objects.get()
+    moment = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    PbxRequest.objects.filter(pk=entry.pk).update(received_at=moment)
+
+    content = page(admin_client).content.decode()
+
+    moscow = moment.astimezone(UTC) + timedelta(hours=3)  # Moscow keeps UTC+3 all year
+    assert moscow.strftime("%Y-%m-%d %H:%M:%S") in content
+    assert "Europe/Moscow" in content
+
+
+def test_queries_are_bounded(admin_client, client, django_assert_max_num_queries):
+    for _ in range(MAX_PROBLEMS + 10):
+        webhook(client, WRONG_CODE)
+        webhook(client, INCOMING)
+
+    with django_assert_max_num_queries(8):
+        assert page(admin_client).status_code == 200
+
+
+# --- the page itself --------------------------------------------------------------------------
+
+def test_refreshes_itself_without_inline_script(admin_client):
+    response = page(admin_client)
+
+    refresh = [attrs for attrs in tags(response, "meta") if attrs.get("http-equiv") == "refresh"]
+    assert [attrs["content"] for attrs in refresh] == ["30"]
+    assert all(attrs.get("src") for attrs in tags(response, "script"))
+    assert not [attrs for _, attrs in all_tags(response) if "style" in attrs]
+    assert not [attrs for _, attrs in all_tags(response) if any(n.startswith("on") for n in attrs)]
+
+
+# --- the service on its own -------------------------------------------------------------------
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def journal_row(minutes: int, outcome: str, status: int, error: str = "") -> PbxRequest:
+    return PbxRequest.objects.create(
+        received_at=T0 + timedelta(minutes=minutes), method="POST", cmd="contact",
+        outcome=outcome, response_status=status, error=error,
+    )
+
+
+def test_window_is_counted_back_from_now():
+    journal_row(0, "rejected", 403, "wrong access code")
+    journal_row(60, "accepted", 200)
+
+    day_later = integration_status(webhook_url="u", now=T0 + timedelta(hours=24, minutes=30))
+    same_day = integration_status(webhook_url="u", now=T0 + timedelta(hours=2))
+
+    assert [entry.outcome for entry in day_later.problems] == []
+    assert day_later.total == 1
+    assert [entry.outcome for entry in same_day.problems] == ["rejected"]
+    assert same_day.total == 2
+
+
+def test_the_run_of_refusals_ends_at_the_first_request_that_went_through():
+    journal_row(0, "rejected", 403, "wrong access code")
+    journal_row(1, "accepted", 200)
+    first = journal_row(2, "rejected", 403, "wrong access code")
+    journal_row(3, "rejected", 403, "missing access code")
+
+    status = integration_status(webhook_url="u", now=T0 + timedelta(minutes=5))
+
+    assert status.refused_in_a_row == 2
+    assert status.refused_since == first.received_at
+    assert status.diagnosis.code == "wrong_access_code"
