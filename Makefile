@@ -1,11 +1,17 @@
-# xvbcrm: `make run` serves the CRM on SQLite, `make test` runs the whole suite.
+# xvbcrm: `make run` serves the CRM on SQLite with the PBX emulator, `make test` runs the suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where the PBX emulator posts its webhooks: the CRM that `make run` serves.
+CRM_URL = http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
+# `make inbound`: N calls from these numbers in turn (three of demo_data's contacts, then a
+# stranger), so both a known caller routed to their agent and an unknown one show up.
+N ?= 5
+INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
-.PHONY: run test install migrate lint messages bench-lookup clean
+.PHONY: run inbound test install migrate lint messages bench-lookup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,20 +24,66 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# A local .env for trying the CRM: debug on, a random secret key, the captures' access code.
+# A local .env for trying the CRM: debug on, a random secret key, the captures' access code,
+# and click-to-call pointed at the PBX emulator `make run` starts, with a token of their own.
+define WRITE_ENV
+import re, secrets
+values = {
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_DEBUG": "true",
+    "PBX_ACCESS_CODE": "10019",
+    "PBX_URL": "http://127.0.0.1:8001/",
+    "PBX_TOKEN": secrets.token_urlsafe(24),
+}
+text = open(".env.example", encoding="utf-8").read()
+for name, value in values.items():
+    text, found = re.subn(rf"^{name}=.*$$", f"{name}={value}", text, count=1, flags=re.M)
+    assert found, f"no {name}= line in .env.example"
+with open(".env", "x", encoding="utf-8") as env:
+    env.write(text)
+endef
+export WRITE_ENV
+
 .env: | $(BIN)/python
-	$(BIN)/python -c "import secrets; print(open('.env.example').read().replace('DJANGO_SECRET_KEY=', 'DJANGO_SECRET_KEY=' + secrets.token_urlsafe(50), 1).replace('DJANGO_DEBUG=false', 'DJANGO_DEBUG=true', 1).replace('PBX_ACCESS_CODE=', 'PBX_ACCESS_CODE=10019', 1), end='')" > .env
-	@echo "Wrote .env (DJANGO_DEBUG=true, PBX_ACCESS_CODE=10019 as in the vendor's captures): edit it for your PBX."
+	$(BIN)/python -c "$$WRITE_ENV"
+	@echo "Wrote .env (DJANGO_DEBUG=true, PBX_ACCESS_CODE=10019 as in the vendor's captures, PBX_URL and PBX_TOKEN of the PBX emulator): edit it for your PBX."
 
 migrate: install .env
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input -v0
 
+# The CRM and, when PBX_URL is an http:// address on this machine, the PBX emulator there;
+# demo agents and contacts on a fresh database. Both servers run in the background of one
+# shell that waits for the CRM: Ctrl-C (a clean exit, as runserver's own) or a TERM to make
+# ends the wait, and the EXIT trap stops both, so no emulator is left holding its port.
+# (Background jobs of a non-interactive shell ignore Ctrl-C's SIGINT: the trap's kill is what
+# stops them. runserver keeps the terminal as its stdin, through fd 3, for breakpoint().)
 # runserver starts a thread per request: keeping connections would leave one open per request.
 run: migrate
 	$(BIN)/python manage.py ensure_superuser
-	@echo "xvbcrm: admin at http://$(HOST):$(PORT)/admin/, PBX WebHook URL http://$(HOST):$(PORT)/crm-api"
-	DB_CONN_MAX_AGE=0 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py demo_data
+	@echo
+	@echo "xvbcrm: the CRM at $(CRM_URL)/, the PBX emulator at PBX_URL in .env."
+	@echo "  1. Open $(CRM_URL)/admin/ and log in as admin, with the password printed when"
+	@echo "     that user was created (forgot it? $(BIN)/python manage.py changepassword admin)."
+	@echo "  2. Contacts (Контакты) → Вася → press Call (Позвонить) beside the number: the emulated"
+	@echo "     PBX connects your extension, 100, with the client, and within seconds the call is"
+	@echo "     in Calls (Звонки) with its recording."
+	@echo "  3. Inbound calls: make inbound (N=5) in another terminal."
+	@echo "  The PBX's WebHook URL: $(CRM_URL)/crm-api. Ctrl-C stops the CRM and the emulator."
+	@echo
+	@trap 'kill $$pbx $$crm 2>/dev/null; wait' EXIT; trap 'exit 0' INT; trap 'exit 143' TERM; \
+	exec 3<&0; \
+	PYTHONUNBUFFERED=1 $(BIN)/python manage.py pbx_emulator --from-settings \
+		--crm-url $(CRM_URL)/crm-api & pbx=$$!; \
+	DB_CONN_MAX_AGE=0 $(BIN)/python manage.py runserver $(HOST):$(PORT) <&3 3<&- & crm=$$!; \
+	wait $$crm
+
+# N inbound calls into the CRM `make run` serves, from a second, short-lived emulator; their
+# recording links point at the emulator `make run` started (PBX_URL), which serves them all.
+inbound: install .env
+	$(BIN)/python manage.py pbx_emulator --port 0 --inbound $(N) --numbers $(INBOUND_NUMBERS) \
+		--exit --crm-url $(CRM_URL)/crm-api --recordings-from PBX_URL
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

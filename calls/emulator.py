@@ -7,11 +7,13 @@ import base64
 import hmac
 import http.client
 import io
+import ipaddress
 import json
 import math
 import random
 import re
 import secrets
+import socket
 import struct
 import threading
 import wave
@@ -64,6 +66,9 @@ class EmulatorConfig:
     line_number: str = "74950000000"  # the company number inbound callers dial
     seed: int | None = None
     timeout: float = 5.0
+    # Base URL of the recording links sent in COMPLETED; empty: this emulator's own address.
+    # A short-lived emulator points them at a long-running one, which serves every recording.
+    recordings_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,25 @@ def inbound_events(*, call: InboundCall, line_number: str) -> list[Fields]:
     return events
 
 
+def loopback_address(url: str) -> tuple[str, int] | None:
+    """(host, port) of a plain http:// URL on this machine, else None (a real PBX, or none)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 80
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme != "http" or not host:
+        return None
+    if host != "localhost":
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return None
+        except ValueError:
+            return None
+    return host, port
+
+
 def parse_numbers(text: str) -> tuple[str, ...]:
     """A comma-separated list of numbers as digits (`+7 920 111-96-13` → `79201119613`)."""
     numbers = (re.sub(r"\D", "", part) for part in text.split(","))
@@ -131,9 +155,9 @@ class PbxEmulator:
         self._rng = random.Random(config.seed)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._recordings: set[str] = set()
         self._calls: list[threading.Thread] = []
-        self.server = ThreadingHTTPServer((host, port), _handler_for(self))
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, port), _handler_for(self))
         self.server.daemon_threads = True
 
     @property
@@ -142,15 +166,14 @@ class PbxEmulator:
         host, port = self.server.server_address[:2]
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
         return f"http://{host}:{port}/"
 
     def recording_url(self, callid: str) -> str:
         """Where the recording of a call is served; the link goes out in COMPLETED."""
-        return f"{self.url.rstrip('/')}{RECORDINGS_PATH}{callid}.wav"
-
-    def has_recording(self, callid: str) -> bool:
-        with self._lock:
-            return callid in self._recordings
+        base = self.config.recordings_from or self.url
+        return f"{base.rstrip('/')}{RECORDINGS_PATH}{callid}.wav"
 
     def start(self) -> threading.Thread:
         """Serve in a background thread (for tests and for placing inbound calls)."""
@@ -180,7 +203,6 @@ class PbxEmulator:
         """Accept a click-to-call and play it to the CRM in the background; return its id."""
         callid = new_callid()
         with self._lock:
-            self._recordings.add(callid)
             duration = self._rng.randint(3, 40)
         events = outbound_events(
             callid=callid, ext=ext, phone=phone, duration=duration,
@@ -215,9 +237,6 @@ class PbxEmulator:
         responsible = answer.get("responsible")
         target = responsible if isinstance(responsible, str) and responsible else queue_agent
         answered = status == "Success"
-        if answered:
-            with self._lock:
-                self._recordings.add(callid)
         call = InboundCall(
             callid=callid,
             phone=phone,
@@ -310,6 +329,10 @@ def check_make_call(fields: Fields, *, token: str) -> tuple[int, dict[str, str]]
     return 200, {}
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def _handler_for(emulator: PbxEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(PbxHandler):
         pbx = emulator
@@ -318,7 +341,11 @@ def _handler_for(emulator: PbxEmulator) -> type[BaseHTTPRequestHandler]:
 
 
 class PbxHandler(BaseHTTPRequestHandler):
-    """POST anything but recordings: makeCall. GET /recordings/<callid>.wav: the recording."""
+    """POST anything: makeCall. GET /recordings/<callid>.wav: the recording.
+
+    Every recording is the same tone, so any well-formed call id is served, also of calls
+    another emulator placed (`recordings_from`); other paths are 404.
+    """
 
     pbx: PbxEmulator
     server_version = "XVB-PBX-emulator/1.0"
@@ -340,8 +367,7 @@ class PbxHandler(BaseHTTPRequestHandler):
         self._json(status, payload)
 
     def do_GET(self) -> None:  # noqa: N802
-        match = _RECORDING.fullmatch(urlsplit(self.path).path)
-        if not match or not self.pbx.has_recording(match.group(1)):
+        if not _RECORDING.fullmatch(urlsplit(self.path).path):
             self._json(404, {"error": "Not found"})
             return
         self.send_response(200)
