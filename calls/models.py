@@ -21,6 +21,11 @@ class Agent(models.Model):
         related_name="agent",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    is_away = models.BooleanField(
+        _("away"), default=False,
+        help_text=_("Away agents get no calls routed to them by the CRM."),
+    )
+    away_since = models.DateTimeField(_("away since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -30,6 +35,54 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.extension} {self.name}".strip()
+
+
+class Line(models.Model):
+    """A company number clients dial (`line_number` in the PBX's events)."""
+
+    number = models.CharField(
+        _("number"), max_length=64, unique=True,
+        help_text=_("As the PBX sends it: international digits without “+”."),
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    default_agent = models.ForeignKey(
+        Agent, verbose_name=_("default agent"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+        help_text=_("Gets the callbacks of missed calls from callers with no responsible."),
+    )
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("line")
+        verbose_name_plural = _("lines")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}".strip()
+
+
+class CallResult(models.Model):
+    """One entry of the short, editable list of call results ("sale", "no interest", …)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("call result")
+        verbose_name_plural = _("call results")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RouteReason(models.TextChoices):
+    """Why the lookup answered the extension it did (or none)."""
+
+    RESPONSIBLE = "responsible", _("the contact's responsible agent")
+    LAST_TALKED = "last_talked", _("the agent who last talked with this number")
+    NONE = "none", _("nobody available: the PBX routes by its own plan")
+    UNKNOWN = "unknown", _("unknown caller: the PBX routes by its own plan")
 
 
 class Call(models.Model):
@@ -86,9 +139,28 @@ class Call(models.Model):
     )
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # What the caller lookup answered for this call (tied to it by number and time).
+    routed_to = models.ForeignKey(
+        Agent, verbose_name=_("routed to"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    route_reason = models.CharField(
+        _("routing"), max_length=16, choices=RouteReason.choices, blank=True
+    )
+    route_note = models.CharField(_("routing steps"), max_length=500, blank=True)
+    # Filled in by the agent.
+    note = models.TextField(_("note"), blank=True)
+    result = models.ForeignKey(
+        CallResult, verbose_name=_("result"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="calls",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        indexes = [
+            # "Calls with this number, newest first": routing by last talk, the pop-up's history.
+            models.Index(fields=["phone", "started_at"], name="call_phone_started"),
+        ]
         verbose_name = _("call")
         verbose_name_plural = _("calls")
 
@@ -174,9 +246,22 @@ class PbxRequest(models.Model):
         related_name="requests",
     )
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    # A caller lookup's routing decision, handed to the call its INCOMING event starts.
+    routed_to = models.ForeignKey(
+        Agent, verbose_name=_("routed to"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    route_reason = models.CharField(
+        _("routing"), max_length=16, choices=RouteReason.choices, blank=True
+    )
+    route_note = models.CharField(_("routing steps"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The lookup that preceded an INCOMING: same number, moments before.
+            models.Index(fields=["phone", "received_at"], name="pbxrequest_phone_received"),
+        ]
         verbose_name = _("PBX request")
         verbose_name_plural = _("PBX requests (journal)")
 
@@ -231,3 +316,49 @@ class CallAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.extension} → {format_phone(self.phone)}"
+
+
+class Callback(models.Model):
+    """A missed incoming call the client waits to be called back about; one open per number."""
+
+    phone = models.CharField(_("client phone"), max_length=64)
+    contact = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="callbacks",
+    )
+    agent = models.ForeignKey(
+        Agent, verbose_name=_("agent"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="callbacks",
+    )
+    missed_call = models.ForeignKey(
+        Call, verbose_name=_("missed call"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        Call, verbose_name=_("closed by call"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    waited = models.DurationField(
+        _("client waited"), null=True, blank=True,
+        help_text=_("From the missed call to the answered call that closed the task."),
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"], condition=models.Q(closed_at=None),
+                name="callback_one_open_per_phone",
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "closed_at"], name="callback_agent_open")]
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks")
+
+    def __str__(self) -> str:
+        return format_phone(self.phone)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

@@ -23,6 +23,15 @@ class Contact(models.Model):
         blank=True,
         related_name="contacts",
     )
+    is_lead = models.BooleanField(
+        _("lead"), default=False, db_index=True,
+        help_text=_("Made by the CRM from an unknown caller's first call; untick once completed."),
+    )
+    # The number a lead was made for: unique, so concurrent first calls make one lead.
+    lead_number = models.CharField(
+        _("lead made for number"), max_length=32, null=True, blank=True, unique=True,
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -145,6 +145,16 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="RU").upper()
 # The largest webhook body accepted, in bytes; real ones are a few hundred.
 PBX_MAX_BODY_BYTES = env.int("PBX_MAX_BODY_BYTES", default=16 * 1024)
 
+# The agent's desk. Routing: with the contact's responsible agent away or inactive, route to
+# the agent who last talked with the number (an answered call) within this many days.
+ROUTING_LAST_TALKED_DAYS = env.int("ROUTING_LAST_TALKED_DAYS", default=30)
+# An unknown caller's first call makes one lead contact for the number (unless listed here:
+# the company's own lines, say; any format, comma-separated).
+LEADS_ENABLED = env.bool("LEADS_ENABLED", default=True)
+LEADS_IGNORE_NUMBERS = env.list("LEADS_IGNORE_NUMBERS", default=[])
+# Seconds between two polls of the live call pop-up in the browser.
+DESK_POLL_SECONDS = env.float("DESK_POLL_SECONDS", default=2)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
