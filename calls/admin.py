@@ -1,16 +1,28 @@
 """Admin for the call log, agents and the PBX request journal (calls are read-only)."""
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from calls import pbx
 from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
-from calls.models import Agent, Call, CallAttempt, CallEvent, PbxRequest
+from calls.models import (
+    Agent,
+    Call,
+    CallAttempt,
+    Callback,
+    CallEvent,
+    CallResult,
+    Line,
+    PbxRequest,
+)
 from calls.webhook import reprocess
 from contacts.phones import format_phone, normalize_phone
 
@@ -43,12 +55,31 @@ def recording_player(call: Call) -> SafeString:
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["extension", "name", "user", "is_active", "created_at"]
-    list_editable = ["is_active"]
-    list_filter = ["is_active"]
+    list_display = ["extension", "name", "user", "is_active", "is_away", "away_since"]
+    list_editable = ["is_active", "is_away"]
+    list_filter = ["is_active", "is_away"]
     search_fields = ["extension", "name", "user__username"]
     autocomplete_fields = ["user"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["away_since", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Agent, form: object, change: bool) -> None:
+        if "is_away" in getattr(form, "changed_data", ()):
+            obj.away_since = timezone.now() if obj.is_away else None
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Line)
+class LineAdmin(admin.ModelAdmin):
+    list_display = ["number", "name", "default_agent"]
+    search_fields = ["number", "name"]
+    autocomplete_fields = ["default_agent"]
+
+
+@admin.register(CallResult)
+class CallResultAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["name"]
 
 
 # Incoming calls nobody talked on: the client is waiting for a call back.
@@ -65,23 +96,44 @@ class CallEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallAdmin(admin.ModelAdmin):
+    """The call log. Written by the PBX: only the agent's note and result can be changed."""
+
     list_display = [
         "started_at", "direction", "phone_display", "contact_link", "agent_link", "outcome",
-        "duration", "player",
+        "duration", "result", "player",
     ]
     list_filter = ["direction", "outcome", ("agent", admin.RelatedOnlyFieldListFilter),
-                   "started_at"]
+                   "started_at", "route_reason", "result"]
     search_fields = ["=callid"]
     search_help_text = _("Phone number in any format, or a PBX call id.")
-    list_select_related = ["contact", "agent"]
+    list_select_related = ["contact", "agent", "result"]
     show_full_result_count = False
     inlines = [CallEventInline]
     fields = [
         "callid", "direction", "phone_display", "line_number", "contact_link", "agent_link",
         "status", "outcome", "duration", "started_at", "answered_at", "ended_at", "player",
+        "routed_to", "route_reason", "route_note", "result", "note",
     ]
-    readonly_fields = [*fields, "call_back"]
+    readonly_fields = [
+        *(name for name in fields if name not in ("result", "note")), "call_back",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj: Call | None = None, **kwargs: object):  # noqa: ANN201
+        form = super().get_form(request, obj, **kwargs)
+        if "result" in form.base_fields:
+            # Retired results are not offered, but a call keeps the one it has.
+            current = obj.result_id if obj else None
+            form.base_fields["result"].queryset = CallResult.objects.filter(
+                Q(is_active=True) | Q(pk=current)
+            )
+        return form
 
     def get_list_display(self, request: HttpRequest) -> list[str]:
         if can_place_calls(request):
@@ -217,3 +269,104 @@ class CallAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("client phone"), ordering="phone")
     def phone_display(self, attempt: CallAttempt) -> str:
         return format_phone(attempt.phone)
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assigned to")
+    parameter_name = "assignee"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("mine", _("me")), ("nobody", _("nobody"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "mine":
+            return queryset.filter(agent__user=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(agent=None)
+        return queryset
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("open", _("open")), ("closed", _("closed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "open":
+            return queryset.filter(closed_at=None)
+        if self.value() == "closed":
+            return queryset.exclude(closed_at=None)
+        return queryset
+
+
+@admin.register(Callback)
+class CallbackAdmin(admin.ModelAdmin):
+    """Callbacks owed to clients whose calls were missed; "mine and open" first, oldest first."""
+
+    list_display = [
+        "created_at", "phone_display", "contact", "agent", "missed_call_link", "waiting",
+        "closed_at",
+    ]
+    list_filter = [StateFilter, AssigneeFilter, ("agent", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["contact", "agent", "missed_call"]
+    search_fields = ["=phone"]
+    ordering = ["created_at", "id"]
+    show_full_result_count = False
+    autocomplete_fields = ["agent"]
+    fields = [
+        "phone_display", "contact", "agent", "missed_call_link", "created_at", "closed_at",
+        "closed_by", "waited",
+    ]
+    readonly_fields = [name for name in fields if name != "agent"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        if can_place_calls(request):
+            return [*self.list_display, "call_back"]
+        return self.list_display
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+        if not request.GET and request.method == "GET":
+            # "My callbacks": an agent lands on their own open ones.
+            mine = "assignee=mine&" if getattr(request.user, "agent", None) else ""
+            return HttpResponseRedirect(f"{request.path}?{mine}state=open")
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found = search_by_phone(queryset, search_term, "phone")
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("client phone"), ordering="phone")
+    def phone_display(self, callback: Callback) -> str:
+        return format_phone(callback.phone)
+
+    @admin.display(description=_("missed call"))
+    def missed_call_link(self, callback: Callback) -> str:
+        url = reverse("admin:calls_call_change", args=[callback.missed_call_id])
+        return format_html('<a href="{}">{}</a>', url, localize(
+            timezone.localtime(callback.missed_call.started_at)
+        ))
+
+    @admin.display(description=_("client waited"))
+    def waiting(self, callback: Callback) -> str:
+        """How long the client has waited so far, or waited, for the call back."""
+        now = timezone.now()
+        if callback.closed_at is None:
+            return _("%(time)s so far") % {"time": timesince(callback.created_at, now)}
+        if callback.waited is None:  # closed by hand: no call measured the wait
+            return "-"
+        return timesince(now - callback.waited, now)
+
+    @admin.display(description=_("call back"))
+    def call_back(self, callback: Callback) -> SafeString | str:
+        if callback.closed_at is not None or not normalize_phone(callback.phone):
+            return ""
+        return call_button(callback.phone, label=_("Call back"))

@@ -28,6 +28,13 @@ class ContactPhoneForm(forms.ModelForm):
         return e164
 
 
+def prefilled_phone(request: HttpRequest) -> str | None:
+    """`?phone=` of "Create contact" (the call pop-up), as E.164, on the add form's GET."""
+    if request.method != "GET":
+        return None
+    return normalize_phone(request.GET.get("phone", ""))
+
+
 class ContactPhoneInline(admin.TabularInline):
     """A contact's numbers: part of the contact, so the contact's permissions govern them."""
 
@@ -61,15 +68,17 @@ class ContactPhoneInline(admin.TabularInline):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["name", "company", "phone_list", "responsible", "email", "updated_at"]
-    list_filter = [("responsible", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "name", "company", "phone_list", "responsible", "email", "is_lead", "updated_at",
+    ]
+    list_filter = ["is_lead", ("responsible", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "company", "email"]
     search_help_text = _("Name, company, email, or a phone number in any format.")
     autocomplete_fields = ["responsible"]
     show_full_result_count = False
     inlines = [ContactPhoneInline]
-    fields = ["name", "company", "email", "responsible", "notes"]
-    actions = ["call_contact"]
+    fields = ["name", "company", "email", "responsible", "notes", "is_lead"]
+    actions = ["call_contact", "complete_leads"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -90,6 +99,17 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.display(description=_("phone numbers"))
     def phone_list(self, contact: Contact) -> str:
         return ", ".join(format_phone(phone.number) for phone in contact.phones.all())
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Contact, inline: admin.options.InlineModelAdmin,
+        prefix: str,
+    ) -> dict:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        phone = prefilled_phone(request) if obj.pk is None else None
+        if phone and isinstance(inline, ContactPhoneInline):
+            # Only on the empty form's GET: on POST an unchanged initial row would be skipped.
+            kwargs["initial"] = [{"number": phone}]
+        return kwargs
 
     def has_place_calls_permission(self, request: HttpRequest) -> bool:
         return can_place_calls(request)
@@ -116,3 +136,11 @@ class ContactAdmin(admin.ModelAdmin):
             )
             return
         call_from_admin(request, phone.number)
+
+    @admin.action(description=_("Mark the selected leads as completed contacts"),
+                  permissions=["change"])
+    def complete_leads(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = queryset.filter(is_lead=True).update(is_lead=False)
+        self.message_user(
+            request, gettext("Leads completed: %(count)d.") % {"count": done}, messages.SUCCESS
+        )

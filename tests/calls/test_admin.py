@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from calls import pbx
-from calls.models import Agent, Call, PbxRequest
+from calls.models import Agent, Call, CallResult, PbxRequest
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
@@ -197,16 +197,37 @@ def test_calls_cannot_be_deleted(admin_client, three_calls):
     assert Call.objects.count() == 3
 
 
-def test_call_page_is_view_only(admin_client, three_calls):
+def form_data(page) -> dict[str, str]:  # noqa: ANN001
+    """What the browser would post back: the page's inputs with their values."""
+    data = {i["name"]: i.get("value", "") for i in tags(page, "input") if i.get("name")}
+    data.pop("_addanother", None)
+    data.pop("_continue", None)
+    return data
+
+
+def test_call_page_changes_only_the_note_and_the_result(admin_client, three_calls):
     call = three_calls["answered"]
+    sale = CallResult.objects.create(name="Sale")
+    url = f"{CALLS}{call.pk}/change/"
+    page = admin_client.get(url)
 
-    page = admin_client.get(f"{CALLS}{call.pk}/change/")
-    post = admin_client.post(f"{CALLS}{call.pk}/change/", {"callid": "changed"})
+    data = {**form_data(page), "callid": "changed", "outcome": "missed",
+            "note": "Wants a quote", "result": str(sale.pk)}
+    post = admin_client.post(url, data)
 
-    assert 'name="_save"' not in page.content.decode()
-    assert post.status_code == 403
+    assert post.status_code == 302, post.content.decode()[:2000]
     call.refresh_from_db()
-    assert call.callid == "A-answered"
+    assert (call.callid, call.outcome) == ("A-answered", "answered")
+    assert (call.note, call.result) == ("Wants a quote", sale)
+
+
+def test_retired_results_are_not_offered(admin_client, three_calls):
+    CallResult.objects.create(name="Sale")
+    CallResult.objects.create(name="Old", is_active=False)
+    page = admin_client.get(f"{CALLS}{three_calls['answered'].pk}/change/")
+
+    offered = page.context["adminform"].form.fields["result"].queryset
+    assert [result.name for result in offered] == ["Sale"]
 
 
 @pytest.fixture

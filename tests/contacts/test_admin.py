@@ -145,3 +145,63 @@ def test_change_page_queries_are_bounded(admin_client, django_assert_max_num_que
         response = admin_client.get(f"{CONTACTS}{contact.pk}/change/")
 
     assert response.status_code == 200
+
+
+# --- "Create contact" from the call pop-up, and leads -------------------------------------
+
+def test_create_contact_is_prefilled_with_the_number(admin_client):
+    page = admin_client.get("/admin/contacts/contact/add/", {"phone": "+79201119613"})
+
+    inputs = {i["name"]: i.get("value") for i in _inputs(page)}
+    assert inputs["phones-0-number"] == "+79201119613"
+
+
+def test_the_prefilled_contact_saves_with_its_number(admin_client):
+    page = admin_client.get("/admin/contacts/contact/add/", {"phone": "79201119613"})
+    data = {i["name"]: i.get("value", "") for i in _inputs(page) if i.get("type") != "submit"}
+    data.update({"name": "Новый клиент", "_save": "Save"})
+
+    response = admin_client.post("/admin/contacts/contact/add/?phone=79201119613", data)
+
+    assert response.status_code == 302
+    contact = Contact.objects.get(name="Новый клиент")
+    assert list(contact.phones.values_list("number", flat=True)) == ["+79201119613"]
+
+
+def test_a_bad_prefill_is_ignored(admin_client):
+    page = admin_client.get("/admin/contacts/contact/add/", {"phone": "not a phone"})
+
+    inputs = {i["name"]: i.get("value") for i in _inputs(page)}
+    assert not inputs.get("phones-0-number")
+
+
+def test_leads_are_filtered_and_completed(admin_client):
+    lead = Contact.objects.create(name="Lead +7 920 111-96-13", is_lead=True,
+                                  lead_number="+79201119613")
+    Contact.objects.create(name="Client")
+
+    listed = admin_client.get("/admin/contacts/contact/", {"is_lead__exact": "1"})
+    assert [c.pk for c in listed.context["cl"].result_list] == [lead.pk]
+
+    admin_client.post("/admin/contacts/contact/",
+                      {"action": "complete_leads", "_selected_action": [lead.pk]})
+    lead.refresh_from_db()
+    assert lead.is_lead is False
+    assert lead.lead_number == "+79201119613"  # still one lead per number, ever
+
+
+def _inputs(page) -> list[dict[str, str]]:  # noqa: ANN001
+    from html.parser import HTMLParser
+
+    class Inputs(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[dict[str, str]] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag in ("input", "textarea", "select"):
+                self.found.append({k: v or "" for k, v in attrs})
+
+    parser = Inputs()
+    parser.feed(page.content.decode())
+    return [i for i in parser.found if i.get("name")]
