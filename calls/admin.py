@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calls import pbx
 from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
+from calls.desk import mark_away
 from calls.models import (
     Agent,
     Call,
@@ -64,7 +65,7 @@ class AgentAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Agent, form: object, change: bool) -> None:
         if "is_away" in getattr(form, "changed_data", ()):
-            obj.away_since = timezone.now() if obj.is_away else None
+            mark_away(obj, away=obj.is_away)
         super().save_model(request, obj, form, change)
 
 

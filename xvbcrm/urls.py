@@ -1,14 +1,17 @@
-"""URLs: the admin, the PBX webhook and the REST API."""
+"""URLs: the admin, the PBX webhook, the REST API and the agent's desk."""
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from calls import desk_views
 from calls.views import pbx_webhook
 
 urlpatterns = [
     # The vendor's capture posts to `/crm-api`, without a trailing slash; accept both.
     re_path(r"^crm-api/?$", pbx_webhook, name="pbx-webhook"),
     path("api/", include("xvbcrm.api_urls")),
+    path("desk/poll/", desk_views.poll, name="desk-poll"),
+    path("desk/away/", desk_views.toggle_away, name="desk-away"),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

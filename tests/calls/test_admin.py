@@ -408,3 +408,17 @@ def test_call_search_by_a_numeric_callid(admin_client, three_calls):
     deliver(30, callid="1234567890", event="INCOMING", type="in", phone="79035550199")
 
     assert shown(admin_client.get(CALLS, {"q": "1234567890"})) == ["1234567890"]
+
+
+def test_an_admin_marks_an_agent_away_and_back(admin_client):
+    agent = Agent.objects.create(extension="100", name="Anna")
+    url = f"/admin/calls/agent/{agent.pk}/change/"
+    data = {"extension": "100", "name": "Anna", "is_active": "on", "_save": "Save"}
+
+    admin_client.post(url, {**data, "is_away": "on"})
+    agent.refresh_from_db()
+    assert agent.is_away and agent.away_since is not None
+
+    admin_client.post(url, data)
+    agent.refresh_from_db()
+    assert (agent.is_away, agent.away_since) == (False, None)

@@ -1,0 +1,181 @@
+"""In a real browser (Debian's chromium driven by Playwright): two agents logged in at once,
+real webhook posts of a caller lookup and an incoming call; only the routed agent's page shows
+the pop-up, it goes when the call ends, and "Create contact" opens the prefilled add form."""
+import re
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import connections
+
+from calls.models import Agent, Call
+from contacts.services import save_contact
+from tests.calls.test_click_to_call_browser import CHROMIUM_ARGS, chromium  # noqa: F401
+from tests.conftest import ACCESS_CODE, lwp_request, send_raw
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CALLER = "79201119613"
+STRANGER = "79211234567"
+
+
+@pytest.fixture(autouse=True)
+def fast_poll(settings) -> None:  # noqa: ANN001
+    settings.DESK_POLL_SECONDS = 0.3
+
+
+def agent_user(username: str, extension: str) -> User:
+    user = User.objects.create_user(username, password=f"{username}-pw-1", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_contact", "change_contact", "add_contact", "view_call"]
+    ))
+    Agent.objects.create(extension=extension, name=username.title(), user=user)
+    return user
+
+
+@pytest.fixture
+def alice() -> User:
+    return agent_user("alice", "100")
+
+
+@pytest.fixture
+def bob() -> User:
+    return agent_user("bob", "101")
+
+
+def off_thread(work: Callable[[], object]) -> None:
+    """Run ORM work in a thread of its own: Playwright's sync API runs a loop in this one."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+
+
+def route_if_unrouted(callid: str, extension: str) -> None:
+    """Stand-in for the routing of INCOMING from the lookup's journal row, where not there."""
+    off_thread(lambda: Call.objects.filter(callid=callid, routed_to=None).update(
+        routed_to=Agent.objects.get(extension=extension)
+    ))
+
+
+def post(base_url: str, **fields: str) -> None:
+    body = "&".join(f"{k}={v}" for k, v in {"access_code": ACCESS_CODE, **fields}.items())
+    assert send_raw(base_url, lwp_request(body.encode())).status == 200
+
+
+def incoming(base_url: str, callid: str, phone: str) -> None:
+    post(base_url, cmd="contact", phone=phone)
+    post(base_url, cmd="event", callid=callid, type="in", event="INCOMING", ext="", phone=phone)
+
+
+def log_in(browser, base_url: str, username: str):  # noqa: ANN001, ANN201
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", f"{username}-pw-1")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/")
+    return page
+
+
+def next_poll(page):  # noqa: ANN001, ANN201
+    """The JSON of the page's next poll, once it has come."""
+    with page.expect_response(lambda r: "/desk/poll/" in r.url) as response:
+        pass
+    return response.value.json()
+
+
+def test_the_pop_up_shows_to_the_routed_agent_only_and_goes_when_the_call_ends(
+    live_server, chromium, alice, bob  # noqa: F811
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    save_contact(name="Вася", company="Рога и Копыта", phones=[f"+{CALLER}"],
+                 responsible=alice.agent)
+    url = live_server.url
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page_a, page_b = log_in(browser, url, "alice"), log_in(browser, url, "bob")
+            card_a, card_b = page_a.locator(".xvb-desk-call"), page_b.locator(".xvb-desk-call")
+            expect(card_a).to_have_count(0)
+
+            incoming(url, "live-1", CALLER)
+            route_if_unrouted("live-1", "100")
+
+            expect(card_a).to_be_visible()
+            expect(card_a.locator(".xvb-desk-name")).to_have_text("Вася")
+            expect(card_a.locator(".xvb-desk-company")).to_have_text("Рога и Копыта")
+            expect(card_a.locator(".xvb-desk-phone")).to_have_text("+7 920 111-96-13")
+            expect(card_a.locator(".xvb-desk-state")).to_have_text("Incoming call")
+            assert next_poll(page_b) == {"callids": [], "html": "", "poll_seconds": 0.3}
+            expect(card_b).to_have_count(0)
+
+            post(url, cmd="event", callid="live-1", type="in", event="ANSWERED", ext="100",
+                 phone=CALLER)
+            expect(card_a.locator(".xvb-desk-state")).to_have_text("Call in progress")
+            page_a.goto(f"{url}/admin/contacts/contact/")  # any admin page has it
+            expect(card_a).to_be_visible()
+
+            post(url, cmd="event", callid="live-1", event="COMPLETED", status="Success",
+                 duration="16", ext="100", phone=CALLER)
+            expect(card_a).to_have_count(0)
+            expect(page_a.locator("#xvb-desk")).to_be_hidden()
+            expect(card_b).to_have_count(0)
+        finally:
+            browser.close()
+
+
+def test_dismiss_hides_the_call_for_the_session(live_server, chromium, alice):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    url = live_server.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = log_in(browser, url, "alice")
+            incoming(url, "live-2", STRANGER)
+            route_if_unrouted("live-2", "100")
+            card = page.locator(".xvb-desk-call")
+            expect(card).to_be_visible()
+
+            page.get_by_role("button", name="Dismiss").click()
+            expect(card).to_be_hidden()
+            page.reload()
+            assert next_poll(page)["callids"] == ["live-2"]
+            expect(card).to_be_hidden()
+        finally:
+            browser.close()
+
+
+def test_create_contact_from_the_pop_up_prefills_the_number(
+    live_server, chromium, alice  # noqa: F811
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    url = live_server.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = log_in(browser, url, "alice")
+            incoming(url, "live-3", STRANGER)
+            route_if_unrouted("live-3", "100")
+            card = page.locator(".xvb-desk-call")
+            expect(card.locator(".xvb-desk-name")).to_have_text("Unknown number")
+
+            card.get_by_role("link", name="Create contact").click()
+
+            page.wait_for_url(re.compile(r"/admin/contacts/contact/add/\?phone=%2B79211234567$"))
+            number = page.locator("input[name='phones-0-number']")
+            value = number.input_value()
+            assert re.sub(r"\D", "", value) == STRANGER, value
+        finally:
+            browser.close()
