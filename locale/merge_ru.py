@@ -8,6 +8,10 @@ from ru_translations import RU  # noqa: E402
 
 PO = Path(__file__).parent / "ru" / "LC_MESSAGES" / "django.po"
 ENTRY = re.compile(r'^msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', re.M)
+# A plural entry: msgid, msgid_plural, then msgstr[0..3] (Russian has four forms).
+PLURAL = re.compile(
+    r'^msgid ((?:".*"\n)+)msgid_plural ((?:".*"\n)+)((?:msgstr\[\d\] (?:".*"\n)+)+)', re.M
+)
 
 
 def unquote(block: str) -> str:
@@ -33,7 +37,17 @@ def main() -> int:
             return match.group(0)
         return f"msgid {match.group(1)}msgstr {quote(RU[msgid])}"
 
+    def fill_plural(match: re.Match) -> str:
+        msgid = unquote(match.group(1))
+        forms = RU.get(msgid)
+        if not isinstance(forms, tuple) or len(forms) != 4:
+            missing.append(f"{msgid} (plural: four forms wanted)")
+            return match.group(0)
+        translated = "".join(f"msgstr[{n}] {quote(form)}" for n, form in enumerate(forms))
+        return f"msgid {match.group(1)}msgid_plural {match.group(2)}{translated}"
+
     text = ENTRY.sub(fill, text)
+    text = PLURAL.sub(fill_plural, text)
     text = text.replace('"Language: \\n"', '"Language: ru\\n"')
     PO.write_text(text, encoding="utf-8")
     for msgid in missing:

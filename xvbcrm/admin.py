@@ -34,6 +34,14 @@ EXTRA_PAGES = [
         view="calls.admin_views.pbx_integration",
         permission="calls.view_pbxrequest",
     ),
+    ExtraPage(
+        app_label="calls",
+        route="dashboard/",
+        name="dashboard",
+        title=_("Calls dashboard"),
+        view="calls.dashboard_views.dashboard",
+        permission="calls.view_call",
+    ),
 ]
 
 
@@ -47,7 +55,13 @@ class CrmAdminSite(admin.AdminSite):
             path(page.route, self.admin_view(page.resolve_view()), name=page.name)
             for page in EXTRA_PAGES
         ]
-        return extra + super().get_urls()
+        # Before the model URLs, where `calls/call/<path>/` would take it for an object id.
+        export = path(
+            "calls/call/export/",
+            self.admin_view(import_string("calls.dashboard_views.export_calls")),
+            name="calls_call_export",
+        )
+        return [*extra, export, *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         apps = super().get_app_list(request, app_label)

@@ -1,0 +1,204 @@
+"""Measure the calls dashboard on a year of calls of a 50-agent team.
+
+Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database named
+by --database-url, which it creates and drops), migrates it, seeds agents × calls a day × days
+calls (50 × 60 × 365 ≈ 1.1 million by default) and a callback for every missed incoming call,
+then times the figures (calls.dashboard.dashboard) and the whole page (Django's test client,
+logged in as a superuser) for each period. Prints a table; it is a measurement, not a test.
+
+    python benchmarks/dashboard.py
+    python benchmarks/dashboard.py --database-url postgres://postgres@127.0.0.1:5432/xvb_dash_bench
+    python benchmarks/dashboard.py --days 30 --repeat 3        # a quick look
+"""
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lookup import fresh_database, migrate, server_env  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 5000
+PERIODS = (30, 365)
+
+
+def seed(*, agents: int, per_day: int, days: int, rng: random.Random) -> tuple[int, int]:
+    """Agents, their calls over the last `days` days and the callbacks of the missed ones."""
+    from django.utils import timezone
+
+    from calls.models import Agent, Call, Callback
+
+    team = Agent.objects.bulk_create(
+        Agent(extension=str(101 + n), name=f"Агент {n}") for n in range(agents)
+    )
+    today = timezone.localdate()
+    calls = callbacks = 0
+    pending: list[Call] = []
+    missed: list[Call] = []
+
+    def flush() -> None:
+        nonlocal callbacks
+        Call.objects.bulk_create(pending, batch_size=BATCH)
+        rows = []
+        for call in missed:
+            waited = timedelta(minutes=rng.randint(5, 8 * 60))
+            closed = call.started_at + waited
+            is_open = closed > timezone.now()
+            rows.append(Callback(
+                phone=call.phone, agent=call.routed_to, missed_call=call,
+                created_at=call.started_at, closed_at=None if is_open else closed,
+                waited=None if is_open else waited,
+            ))
+        Callback.objects.bulk_create(rows, batch_size=BATCH)
+        callbacks += len(rows)
+        pending.clear()
+        missed.clear()
+
+    for back in range(days - 1, -1, -1):
+        day = today - timedelta(days=back)
+        midnight = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+        for agent in team:
+            for _ in range(per_day):
+                started = midnight + timedelta(seconds=rng.randint(8 * 3600, 20 * 3600))
+                incoming = rng.random() < 0.55
+                answered = rng.random() < (0.85 if incoming else 0.7)
+                calls += 1
+                call = Call(
+                    callid=f"b{calls}",
+                    direction="in" if incoming else "out",
+                    phone=f"+7920{calls:07d}",
+                    agent=agent if answered or not incoming else None,
+                    routed_to=agent if incoming else None,
+                    outcome="answered" if answered else ("missed" if incoming else "no_answer"),
+                    duration=rng.randint(15, 900) if answered else None,
+                    started_at=started,
+                    ended_at=started + timedelta(seconds=rng.randint(20, 900)),
+                )
+                pending.append(call)
+                if incoming and not answered:
+                    missed.append(call)
+            if len(pending) >= BATCH * 4:
+                flush()
+    flush()
+    return calls, callbacks
+
+
+def timed(action: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median and best wall time of `action` in milliseconds (after one warm-up run)."""
+    action()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        runs.append((time.perf_counter() - start) * 1000)
+    return statistics.median(runs), min(runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--calls-per-day", type=int, default=60, help="per agent")
+    parser.add_argument("--days", type=int, default=365, help="of calls to seed")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--explain", action="store_true", help="print the queries' plans")
+    args = parser.parse_args()
+
+    with fresh_database(args.database_url) as url:
+        env = server_env(url, "bench")
+        env["DJANGO_ALLOWED_HOSTS"] = "testserver"
+        migrate(env)
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        os.chdir(ROOT)
+        import django
+
+        django.setup()
+        from django.contrib.auth.models import User
+        from django.db import connection, connections
+        from django.test import Client
+
+        from calls import dashboard
+
+        start = time.perf_counter()
+        calls, callbacks = seed(
+            agents=args.agents, per_day=args.calls_per_day, days=args.days,
+            rng=random.Random(4),
+        )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            version = connection.pg_version
+            label = f"PostgreSQL {version // 10000}.{version % 10000}"
+        else:
+            import sqlite3
+
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            label = f"SQLite {sqlite3.sqlite_version}"
+        print(f"{label}: {calls:,} calls, {callbacks:,} callbacks, {args.agents} agents, "
+              f"seeded in {time.perf_counter() - start:.0f} s")
+
+        user = User.objects.create_superuser("bench", password="bench-pw-1")
+        client = Client()
+        client.force_login(user)
+
+        print(f"\n{'what':<34} {'period':>7} {'median ms':>10} {'best ms':>9} {'queries':>8}")
+        for days in PERIODS:
+            period = dashboard.Period.ending(days=days)
+            parts: list[tuple[str, Callable[[], object]]] = [
+                ("calls per day", lambda p=period: dashboard.daily_figures(p)),
+                ("per-agent table", lambda p=period: dashboard.agent_figures(p)),
+                ("  median time to call back", lambda p=period: dashboard.median_callback_waits(p)),
+                ("busiest hours", lambda p=period: dashboard.busiest_hours(p)),
+                ("dashboard() (all figures)", lambda d=days: dashboard.dashboard(days=d)),
+                ("page GET /admin/dashboard/", lambda d=days: _page(client, d)),
+            ]
+            for name, action in parts:
+                queries: list[str] = []
+                with connection.execute_wrapper(_counter(queries)):
+                    action()
+                median, best = timed(action, args.repeat)
+                print(f"{name:<34} {days:>5} d {median:>10.1f} {best:>9.1f} {len(queries):>8}")
+        if args.explain:
+            _explain(connection)
+        connections.close_all()
+    return 0
+
+
+def _counter(queries: list[str]) -> Callable:
+    """A database execute wrapper noting each query (the test client resets Django's log)."""
+
+    def count(execute: Callable, sql: str, *args: object) -> object:
+        queries.append(sql)
+        return execute(sql, *args)
+
+    return count
+
+
+def _page(client: object, days: int) -> None:
+    response = client.get("/admin/dashboard/", {"days": str(days)})
+    assert response.status_code == 200, response.status_code
+
+
+def _explain(connection: object) -> None:
+    from calls import dashboard
+
+    period = dashboard.Period.ending(days=30)
+    queries = {
+        "calls per day (30 d)": dashboard.calls_in(period).annotate(
+            day=dashboard.TruncDate("started_at")).values("day").annotate(
+            n=dashboard.Count("id")),
+    }
+    for name, queryset in queries.items():
+        print(f"\n{name}:\n{queryset.explain()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
