@@ -160,6 +160,8 @@ class Call(models.Model):
         indexes = [
             # "Calls with this number, newest first": routing by last talk, the pop-up's history.
             models.Index(fields=["phone", "started_at"], name="call_phone_started"),
+            # The desk's poll: calls in progress that started lately (stale ones pile up).
+            models.Index(fields=["outcome", "started_at"], name="call_outcome_started"),
         ]
         verbose_name = _("call")
         verbose_name_plural = _("calls")
