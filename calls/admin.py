@@ -12,6 +12,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from calls import pbx
+from calls.callbacks import close_callback
 from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
 from calls.desk import mark_away
 from calls.models import (
@@ -321,6 +322,7 @@ class CallbackAdmin(admin.ModelAdmin):
         "closed_by", "waited",
     ]
     readonly_fields = [name for name in fields if name != "agent"]
+    actions = ["close_by_hand"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -329,6 +331,14 @@ class CallbackAdmin(admin.ModelAdmin):
         if can_place_calls(request):
             return [*self.list_display, "call_back"]
         return self.list_display
+
+    @admin.action(description=_("Close the selected callbacks (no call needed)"),
+                  permissions=["change"])
+    def close_by_hand(self, request: HttpRequest, queryset: QuerySet) -> None:
+        closed = sum(close_callback(task, by_user=request.user) for task in queryset)
+        self.message_user(
+            request, _("Callbacks closed: %(count)d.") % {"count": closed}, messages.SUCCESS
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
         if not request.GET and request.method == "GET":

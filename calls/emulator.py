@@ -226,11 +226,15 @@ class PbxEmulator:
             calls.append(self.place_one_inbound(phone))
         return calls
 
-    def place_one_inbound(self, phone: str) -> InboundCall:
-        """Ask the CRM who is calling, route the call, and play its events."""
+    def place_one_inbound(self, phone: str, *, status: str | None = None) -> InboundCall:
+        """Ask the CRM who is calling, route the call, and play its events.
+
+        `status` (Success, missed or Busy) decides how it ends; by default a weighted draw.
+        """
         callid = new_callid()
         with self._lock:
-            status = self._rng.choices(["Success", "missed", "Busy"], weights=[6, 3, 1])[0]
+            drawn = self._rng.choices(["Success", "missed", "Busy"], weights=[6, 3, 1])[0]
+            status = status or drawn
             queue_agent = self._rng.choice(self.config.agents)
             duration = self._rng.randint(5, 120)
         answer = self.lookup(phone=phone, callid=callid)

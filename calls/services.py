@@ -5,8 +5,11 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 
 from calls import pbx
+from calls.callbacks import close_callbacks, is_answered, open_callback
 from calls.clicktocall import link_attempt
 from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.routing import tie_lookup
+from contacts.leads import adopt_lead, ensure_lead
 from contacts.phones import normalize_phone
 from contacts.services import find_contact_by_phone
 
@@ -81,7 +84,11 @@ def _first(*values: str) -> str:
 
 
 def rebuild_call(call: Call) -> None:
-    """Derive the call from all of its events, so arrival order never matters."""
+    """Derive the call from all of its events, so arrival order never matters.
+
+    Then what follows from it, each step idempotent: the routing of the lookup that preceded
+    an incoming call, the lead of an unknown caller, the callback of a missed call.
+    """
     events = list(call.events.all())
     by_kind = {event.event: event for event in events}
     start = by_kind.get(pbx.EventKind.INCOMING) or by_kind.get(pbx.EventKind.OUTGOING)
@@ -118,4 +125,23 @@ def rebuild_call(call: Call) -> None:
     call.agent = ensure_agent(extension)
     if call.contact_id is None and call.phone.startswith("+"):
         call.contact = find_contact_by_phone(call.phone)
+    if call.direction == pbx.Direction.IN:
+        if start is not None:
+            tie_lookup(call, incoming_at=start.received_at)
+        _follow_lead(call, completed=completed is not None)
     call.save()
+    if call.direction == pbx.Direction.IN:
+        open_callback(call=call)
+    close_callbacks(call=call)
+
+
+def _follow_lead(call: Call, *, completed: bool) -> None:
+    """An unknown caller's lead: made when the call is answered (its agent responsible) or,
+    unanswered, when it ends; a lead with no responsible gets the agent who answered."""
+    answered = is_answered(call)
+    agent = call.agent if answered else None
+    if call.contact_id is None:
+        if (answered or completed) and call.phone.startswith("+"):
+            call.contact = ensure_lead(phone=call.phone, agent=agent)
+    elif agent is not None:
+        adopt_lead(contact_id=call.contact_id, agent=agent)

@@ -15,9 +15,9 @@ from django.utils.crypto import constant_time_compare
 
 from calls import pbx
 from calls.models import Call, PbxRequest
+from calls.routing import Routing, route_lookup
 from calls.services import record_event
 from contacts.phones import normalize_phone
-from contacts.services import caller_answer
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Handled:
     status: int = 200
     error: str = ""
     call: Call | None = field(default=None, compare=False)
+    route: Routing | None = field(default=None, compare=False)  # a lookup's decision
 
 
 def _escape_nul(text: str) -> str:
@@ -101,11 +102,13 @@ def _close_journal(entry: PbxRequest | None, handled: Handled) -> None:
     entry.error = handled.error
     entry.call = handled.call
     entry.processed_at = timezone.now()
-    entry.save(
-        update_fields=[
-            "outcome", "response_status", "response_body", "error", "call", "processed_at"
-        ]
-    )
+    fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
+    if handled.route is not None:
+        entry.routed_to_id = handled.route.agent_id
+        entry.route_reason = handled.route.reason
+        entry.route_note = handled.route.note
+        fields += ["routed_to", "route_reason", "route_note"]
+    entry.save(update_fields=fields)
 
 
 def _close_journal_quietly(entry: PbxRequest | None, handled: Handled) -> None:
@@ -134,8 +137,8 @@ def _authenticate(form: pbx.WebhookForm, header_code: str | None) -> str:
 def _handle_lookup(
     command: pbx.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
-    e164 = normalize_phone(command.phone)
-    return Handled(outcome=Outcome.ACCEPTED, payload=caller_answer(e164) if e164 else {})
+    route = route_lookup(normalize_phone(command.phone), now=received_at)
+    return Handled(outcome=Outcome.ACCEPTED, payload=route.payload, route=route)
 
 
 def _handle_event(

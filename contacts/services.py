@@ -1,5 +1,6 @@
 """Contact reads and writes: the caller lookup, saving a contact with its numbers."""
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -11,10 +12,11 @@ from contacts.models import Contact, ContactPhone, display_name
 def _owners_of(e164: str) -> QuerySet[ContactPhone]:
     """Rows of this number, first contact first: one probe of the (number, contact) index.
 
-    When several contacts share the number, the one entered first (lowest id) wins, so the
-    answer is the same on every call and does not change when a later duplicate is added.
+    When several contacts share the number, a real contact wins over a lead the CRM made,
+    then the one entered first (lowest id), so the answer is the same on every call and
+    does not change when a later duplicate is added.
     """
-    return ContactPhone.objects.filter(number=e164).order_by("contact_id")
+    return ContactPhone.objects.filter(number=e164).order_by("contact__is_lead", "contact_id")
 
 
 def find_contact_by_phone(e164: str) -> Contact | None:
@@ -30,19 +32,42 @@ def _answer(name: str, company: str, extension: str | None, active: bool | None)
     return answer
 
 
-def caller_answer(e164: str) -> dict[str, str]:
-    """The PBX's answer for a caller, reading only the four columns it needs (hot path)."""
+class CallerRow(NamedTuple):
+    """What the caller lookup reads about the contact owning a number, in one query."""
+
+    contact_id: int
+    name: str
+    company: str
+    responsible_id: int | None
+    responsible_extension: str | None
+    responsible_is_active: bool | None
+    responsible_is_away: bool | None
+
+
+def caller_row(e164: str) -> CallerRow | None:
+    """The first contact owning a number with its responsible agent's state (hot path)."""
     row = (
         _owners_of(e164)
         .values_list(
+            "contact_id",
             "contact__name",
             "contact__company",
+            "contact__responsible_id",
             "contact__responsible__extension",
             "contact__responsible__is_active",
+            "contact__responsible__is_away",
         )
         .first()
     )
-    return _answer(*row) if row else {}
+    return CallerRow(*row) if row else None
+
+
+def caller_answer(e164: str) -> dict[str, str]:
+    """The contact's own answer for a caller: name and active responsible, no routing."""
+    row = caller_row(e164)
+    if row is None:
+        return {}
+    return _answer(row.name, row.company, row.responsible_extension, row.responsible_is_active)
 
 
 def lookup_answer(contact: Contact | None) -> dict[str, str]:

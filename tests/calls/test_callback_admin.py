@@ -75,3 +75,17 @@ def test_a_callback_can_be_reassigned_not_invented(client, anna):
     assert client.get(f"{CALLBACKS}add/").status_code == 403
     page = client.get(f"{CALLBACKS}{task.pk}/change/")
     assert list(page.context["adminform"].form.fields) == ["agent"]
+
+
+def test_callbacks_can_be_closed_by_hand(client, anna):
+    task = callback("+79201110001", anna.agent, hours_ago=1)
+    done = callback("+79201110002", anna.agent, hours_ago=2, closed=True)
+    client.force_login(anna)
+
+    response = client.post(f"{CALLBACKS}?state=open", {
+        "action": "close_by_hand", "_selected_action": [task.pk, done.pk],
+    }, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Callbacks closed: 1."]
+    task.refresh_from_db()
+    assert task.closed_at is not None and task.waited is None

@@ -79,4 +79,7 @@ def test_every_capture_is_journaled_with_the_code_redacted(pbx_post):
     assert all(e.outcome == "accepted" for e in entries)
     assert all("10019" not in e.body.split("msg_download")[0] for e in entries)
     assert all("access_code=[redacted]" in e.body for e in entries)
-    assert entries.last().response_body == "{}"
+    # The stranger's answered call made a lead, and the lookup routes to who answered it.
+    assert entries.last().response_body == (
+        '{"contact_name": "Lead +7 920 111-96-13", "responsible": "100"}'
+    )

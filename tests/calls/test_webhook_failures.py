@@ -30,7 +30,7 @@ def broken_events(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 @pytest.fixture
 def broken_lookup(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    monkeypatch.setattr(webhook, "caller_answer", fail)
+    monkeypatch.setattr(webhook, "route_lookup", fail)
     return monkeypatch
 
 

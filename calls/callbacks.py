@@ -1,0 +1,129 @@
+"""Callback tasks: opened by a missed incoming call, closed when the client is reached."""
+import logging
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from calls.models import Agent, Call, Callback, Line
+
+logger = logging.getLogger(__name__)
+
+MISSED_OUTCOMES = {Call.Outcome.MISSED, Call.Outcome.NO_ANSWER, Call.Outcome.BUSY}
+
+
+def is_answered(call: Call) -> bool:
+    """Whether somebody talked with the client on this call (so far)."""
+    return call.answered_at is not None or call.outcome == Call.Outcome.ANSWERED
+
+
+def line_spellings(line_number: str) -> list[str]:
+    """A dialled line as the PBX sends it, and as an admin may have typed it (with `+`)."""
+    line_number = line_number.strip()
+    digits = line_number.lstrip("+")
+    return list(dict.fromkeys([line_number, digits, f"+{digits}"]))
+
+
+def assignee_for(call: Call) -> Agent | None:
+    """Who gets a missed call's callback: the contact's active responsible, else the line's
+    active default agent, else nobody."""
+    contact = call.contact
+    if contact is not None and contact.responsible_id is not None:
+        agent = contact.responsible
+        if agent.is_active:
+            return agent
+    if call.line_number:
+        line = (
+            Line.objects.filter(number__in=line_spellings(call.line_number))
+            .select_related("default_agent")
+            .first()
+        )
+        if line is not None and line.default_agent and line.default_agent.is_active:
+            return line.default_agent
+    return None
+
+
+def _closing_calls(phone: str, *, after: Call) -> Q:
+    """Answered calls with this number, either way, that began after the missed one did."""
+    return Q(phone=phone, started_at__gt=after.started_at) & ~Q(pk=after.pk) & (
+        Q(outcome=Call.Outcome.ANSWERED) | Q(answered_at__isnull=False)
+    )
+
+
+def _answer_time(call: Call) -> datetime:
+    return call.answered_at or call.started_at
+
+
+def open_callback(*, call: Call) -> Callback | None:
+    """The open callback for a missed incoming call's number, opened unless one is open.
+
+    A call opens at most one task in its life, so repeated rebuilds do nothing. When the
+    client was already reached by a later answered call (its events came first), the task
+    is recorded closed by it, so the time waited still counts.
+    """
+    if call.direction != Call.Direction.IN or call.outcome not in MISSED_OUTCOMES:
+        return None
+    if not call.phone or Callback.objects.filter(missed_call=call).exists():
+        return None
+    existing = Callback.objects.filter(phone=call.phone, closed_at=None).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    callback = Callback(
+        phone=call.phone, contact=call.contact, agent=assignee_for(call), missed_call=call,
+        created_at=now,
+    )
+    reached = (
+        Call.objects.filter(_closing_calls(call.phone, after=call)).order_by("started_at").first()
+    )
+    if reached is not None:
+        callback.closed_at = now
+        callback.closed_by = reached
+        callback.waited = max(_answer_time(reached) - call.started_at, timedelta(0))
+    try:
+        with transaction.atomic():
+            callback.save()
+    except IntegrityError:  # one open per number: a concurrent missed call opened it first
+        return Callback.objects.filter(phone=call.phone, closed_at=None).first()
+    return callback if callback.is_open else None
+
+
+def close_callbacks(*, call: Call) -> int:
+    """Close the open callback of this number when `call` reached the client; how many closed.
+
+    Any answered call, incoming or outgoing, that began after the missed call closes it; the
+    client waited from the missed call's start to this call's answer.
+    """
+    if not call.phone or not is_answered(call):
+        return 0
+    open_ones = (
+        Callback.objects.filter(
+            phone=call.phone, closed_at=None, missed_call__started_at__lt=call.started_at
+        )
+        .exclude(missed_call=call)
+        .select_related("missed_call")
+    )
+    closed = 0
+    now = timezone.now()
+    for callback in open_ones:
+        waited = max(_answer_time(call) - callback.missed_call.started_at, timedelta(0))
+        closed += Callback.objects.filter(pk=callback.pk, closed_at=None).update(
+            closed_at=now, closed_by=call, waited=waited
+        )
+    return closed
+
+
+def close_callback(callback: Callback, *, by_user: AbstractBaseUser | None) -> bool:
+    """Close a callback by hand (no call reached the client, so no time waited is recorded).
+
+    The model has no field for the user; who closed it goes to the log. False when it was
+    closed already.
+    """
+    now = timezone.now()
+    closed = Callback.objects.filter(pk=callback.pk, closed_at=None).update(closed_at=now)
+    if closed:
+        callback.closed_at = now
+        logger.info("Callback %s for %s closed by hand by %s", callback.pk, callback.phone, by_user)
+    return bool(closed)

@@ -1,0 +1,207 @@
+"""Routing policy of the caller lookup, and handing its decision on to the call it preceded."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from calls.models import Call, PbxRequest, RouteReason
+from contacts.models import display_name
+from contacts.phones import normalize_phone
+from contacts.services import caller_row
+
+# A lookup belongs to the INCOMING received at most this long after it ...
+LOOKUP_WINDOW = timedelta(minutes=2)
+# ... or, when the PBX's two requests cross on the wire, at most this long before it.
+LOOKUP_LATE = timedelta(seconds=10)
+NOTE_LIMIT = 500  # the length of route_note on Call and PbxRequest
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An agent the policy considers, with what decides whether it may get the call."""
+
+    agent_id: int
+    extension: str
+    is_active: bool
+    is_away: bool
+
+    @property
+    def available(self) -> bool:
+        return self.is_active and not self.is_away
+
+
+@dataclass(frozen=True)
+class LastTalk:
+    """The newest answered call with a number: its agent and when it began."""
+
+    agent: Candidate
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The lookup's answer and why: stored on the lookup's journal row, then on the call."""
+
+    payload: dict[str, str]
+    reason: str
+    agent_id: int | None = None
+    note: str = ""
+
+
+def _responsible_note(agent: Candidate) -> str:
+    if not agent.is_active:
+        return _("responsible %(extension)s is inactive") % {"extension": agent.extension}
+    if agent.is_away:
+        return _("responsible %(extension)s is away") % {"extension": agent.extension}
+    return _("responsible %(extension)s is available") % {"extension": agent.extension}
+
+
+def _last_talk_note(talk: LastTalk) -> str:
+    values = {
+        "extension": talk.agent.extension,
+        "date": timezone.localdate(talk.started_at).isoformat(),
+    }
+    if not talk.agent.is_active:
+        return _("last talked with %(extension)s on %(date)s, who is inactive") % values
+    if talk.agent.is_away:
+        return _("last talked with %(extension)s on %(date)s, who is away") % values
+    return _("last talked with %(extension)s on %(date)s") % values
+
+
+def last_talk(e164: str, *, since: datetime) -> LastTalk | None:
+    """The newest answered call with this number since `since`: one probe of call_phone_started."""
+    row = (
+        Call.objects.filter(phone=e164, started_at__gte=since, agent__isnull=False)
+        .filter(Q(outcome=Call.Outcome.ANSWERED) | Q(answered_at__isnull=False))
+        .order_by("-started_at")
+        .values_list(
+            "agent_id", "agent__extension", "agent__is_active", "agent__is_away", "started_at"
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    *agent, started_at = row
+    return LastTalk(agent=Candidate(*agent), started_at=started_at)
+
+
+def route_lookup(e164: str | None, *, now: datetime | None = None) -> Routing:
+    """Whom the PBX should ring for a caller: the responsible, else the last talker, else none.
+
+    The common case (a contact whose responsible is available) costs one query; the step by
+    the last talk costs one more. An unknown caller who talked with an agent lately reaches
+    that agent too.
+    """
+    row = caller_row(e164) if e164 else None
+    notes = []
+    payload: dict[str, str] = {}
+    if row is not None:
+        payload["contact_name"] = display_name(row.name, row.company)
+        if row.responsible_id is None:
+            notes.append(_("no responsible agent"))
+        else:
+            responsible = Candidate(
+                row.responsible_id, row.responsible_extension,
+                bool(row.responsible_is_active), bool(row.responsible_is_away),
+            )
+            notes.append(_responsible_note(responsible))
+            if responsible.available:
+                return _routing(payload, RouteReason.RESPONSIBLE, responsible, notes)
+    else:
+        notes.append(_("unknown number"))
+    if e164:
+        days = settings.ROUTING_LAST_TALKED_DAYS
+        since = (now or timezone.now()) - timedelta(days=days)
+        talk = last_talk(e164, since=since)
+        if talk is None:
+            notes.append(
+                ngettext(
+                    "no answered call in the last %(days)d day",
+                    "no answered call in the last %(days)d days",
+                    days,
+                ) % {"days": days}
+            )
+        else:
+            notes.append(_last_talk_note(talk))
+            if talk.agent.available:
+                return _routing(payload, RouteReason.LAST_TALKED, talk.agent, notes)
+    reason = RouteReason.NONE if row is not None else RouteReason.UNKNOWN
+    return _routing(payload, reason, None, notes)
+
+
+def _routing(
+    payload: dict[str, str], reason: str, agent: Candidate | None, notes: list[str]
+) -> Routing:
+    if agent is not None:
+        payload = {**payload, "responsible": agent.extension}
+    return Routing(
+        payload=payload,
+        reason=reason,
+        agent_id=agent.agent_id if agent else None,
+        note="; ".join(notes)[:NOTE_LIMIT],
+    )
+
+
+# --- the call a lookup preceded ------------------------------------------------------------
+
+
+def journal_spellings(e164: str) -> list[str]:
+    """How the PBX may have written this number in a lookup (the journal keeps it as sent)."""
+    if not e164.startswith("+"):
+        return [e164]
+    spellings = [e164[1:], e164]
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return spellings
+    return spellings + [national, "8" + national, "0" + national]
+
+
+def _lookup_candidates(call: Call, incoming_at: datetime) -> list[PbxRequest]:
+    """Accepted lookups that may have preceded this call, best first; unclaimed or ours."""
+    lookups = PbxRequest.objects.filter(
+        cmd="contact", outcome=PbxRequest.Outcome.ACCEPTED
+    ).filter(Q(call=None) | Q(call=call))
+    by_callid = list(lookups.filter(callid=call.callid).order_by("-received_at", "-id")[:1])
+    if by_callid:
+        return by_callid
+    rows = (
+        lookups.filter(
+            phone__in=journal_spellings(call.phone),
+            received_at__gte=incoming_at - LOOKUP_WINDOW,
+            received_at__lte=incoming_at + LOOKUP_LATE,
+        )
+        .filter(Q(callid="") | Q(callid=call.callid))
+        .order_by("-received_at", "-id")[:5]
+    )
+    # The spellings are generous (a national `8…` is another country's number elsewhere).
+    return [row for row in rows if normalize_phone(row.phone) == call.phone]
+
+
+def tie_lookup(call: Call, *, incoming_at: datetime) -> bool:
+    """Copy the routing of the lookup that preceded an incoming call onto it (not saved).
+
+    The lookup is the one that carried the call's callid, else the newest one for the same
+    number received within LOOKUP_WINDOW before the INCOMING. The journal row is claimed for
+    the call, so that two calls from one number do not share a lookup; claiming again is a
+    no-op, and a call already tied is left alone.
+    """
+    if call.route_reason or not call.phone:
+        return False
+    for lookup in _lookup_candidates(call, incoming_at):
+        claimed = (
+            PbxRequest.objects.filter(pk=lookup.pk)
+            .filter(Q(call=None) | Q(call=call))
+            .update(call=call)
+        )
+        if claimed:
+            call.routed_to_id = lookup.routed_to_id
+            call.route_reason = lookup.route_reason
+            call.route_note = lookup.route_note
+            return True
+    return False
