@@ -13,6 +13,17 @@ from rest_framework.test import APIClient
 ACCESS_CODE = "10019"  # the code in the vendor's captures
 
 
+@pytest.fixture
+def chromium() -> str:
+    """Debian's chromium for the browser tests; skipped, saying why, where there is none."""
+    from tests.browser import find_chromium
+
+    path = find_chromium()
+    if path is None:
+        pytest.skip("no chromium found: `apt-get install chromium` (.ci/run does) or set CHROMIUM")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def english(settings: pytest.FixtureRequest) -> None:
     """Tests read the English interface; Russian (the real default) is tested where asked for."""

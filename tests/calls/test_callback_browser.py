@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission, User
 from calls.emulator import EmulatorConfig, PbxEmulator
 from calls.models import Agent, Call, Callback
 from contacts.services import save_contact
-from tests.calls.test_click_to_call_browser import CHROMIUM_ARGS, chromium  # noqa: F401
+from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,9 +40,9 @@ def wait_for(condition, seconds: float = 10.0) -> bool:  # noqa: ANN001
 
 
 def test_missed_call_becomes_a_callback_that_closes_once_called_back(
-    live_server, emulator, chromium  # noqa: F811
+    live_server, emulator, chromium
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     user = User.objects.create_user("anna", password="anna-pw-1", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=[
@@ -56,24 +56,17 @@ def test_missed_call_becomes_a_callback_that_closes_once_called_back(
     assert (task.phone, task.agent, task.missed_call.callid) == ("+" + CLIENT, anna,
                                                                  missed.callid)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="ru-RU")
-            page.goto(f"{live_server.url}/admin/login/")
-            page.fill("#id_username", "anna")
-            page.fill("#id_password", "anna-pw-1")
-            page.click("input[type=submit]")
-            page.goto(f"{live_server.url}/admin/calls/callback/")
-            expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    with launched(chromium) as browser:
+        page = browser.new_page(locale="ru-RU")
+        log_in(page, live_server.url, "anna", "anna-pw-1")
+        page.goto(f"{live_server.url}/admin/calls/callback/")
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
 
-            page.get_by_role("button", name="Перезвонить").click()
+        page.get_by_role("button", name="Перезвонить").click()
 
-            expect(page.locator("ul.messagelist li.success")).to_have_text(
-                "Звоним на +7 920 111-96-13 с номера 100…"
-            )
-        finally:
-            browser.close()
+        expect(page.locator("ul.messagelist li.success")).to_have_text(
+            "Звоним на +7 920 111-96-13 с номера 100…"
+        )
 
     assert emulator.join(timeout=10)
     assert wait_for(lambda: Callback.objects.filter(closed_at__isnull=False).exists())

@@ -1,9 +1,5 @@
 """In a real browser (Debian's chromium driven by Playwright): log in, press "Call" on a
 contact's page, see the success message, and the PBX (a local stand-in) got the makeCall."""
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils.timezone import now
@@ -12,30 +8,9 @@ from calls import pbx
 from calls.models import Agent
 from calls.services import record_event
 from contacts.services import save_contact
+from tests.browser import launched, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# As root on a closed network chromium needs these (see the README's "Tests" section).
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def find_chromium() -> str | None:
-    """CHROMIUM if set, else Debian's chromium (or a Chrome) on the PATH."""
-    candidates = [os.environ.get("CHROMIUM", ""), "/usr/bin/chromium"]
-    candidates += [shutil.which(n) or "" for n in ("chromium", "chromium-browser", "google-chrome")]
-    return next((c for c in candidates if c and Path(c).is_file()), None)
-
-
-@pytest.fixture
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        pytest.skip("no chromium found: `apt-get install chromium` (.ci/run does) or set CHROMIUM")
-    return path
-
 
 @pytest.fixture
 def manager() -> User:
@@ -47,41 +22,34 @@ def manager() -> User:
     return user
 
 
-def log_in(page, base_url: str) -> None:  # noqa: ANN001
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", "manager-pw-1")
-    page.click("input[type=submit]")
+def log_in_as_manager(page, base_url: str) -> None:  # noqa: ANN001
+    log_in(page, base_url, "manager", "manager-pw-1")
 
 
 def test_press_call_on_a_contact_page_and_see_the_call_placed(
     live_server, fake_pbx, chromium, manager
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     contact = save_contact(name="Вася", company="Рога и Копыта", phones=["8 920 111-96-13"])
 
     # No ORM from here on: Playwright's sync API runs an event loop in this thread.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="en-US")
-            log_in(page, live_server.url)
-            page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
+    with launched(chromium) as browser:
+        page = browser.new_page(locale="en-US")
+        log_in_as_manager(page, live_server.url)
+        page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
 
-            page.get_by_role("button", name="Call").click()
+        page.get_by_role("button", name="Call").click()
 
-            success = page.locator("ul.messagelist li.success")
-            expect(success).to_have_text("Calling +7 920 111-96-13 from 100…")
-            assert page.url.endswith(f"/admin/contacts/contact/{contact.pk}/change/")
-        finally:
-            browser.close()
+        success = page.locator("ul.messagelist li.success")
+        expect(success).to_have_text("Calling +7 920 111-96-13 from 100…")
+        assert page.url.endswith(f"/admin/contacts/contact/{contact.pk}/change/")
 
     assert [(r["from"], r["to"]) for r in fake_pbx.received] == [("100", "79201119613")]
 
 
 def test_call_back_a_missed_call_from_the_call_log(live_server, fake_pbx, chromium, manager):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     for fields in (
         {"callid": "m1", "type": "in", "event": "INCOMING", "phone": "79201119613"},
@@ -89,19 +57,15 @@ def test_call_back_a_missed_call_from_the_call_log(live_server, fake_pbx, chromi
     ):
         record_event(event=pbx.parse_command({"cmd": "event", **fields}), received_at=now())
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="ru-RU")
-            log_in(page, live_server.url)
-            page.goto(f"{live_server.url}/admin/calls/call/?outcome__exact=missed")
+    with launched(chromium) as browser:
+        page = browser.new_page(locale="ru-RU")
+        log_in_as_manager(page, live_server.url)
+        page.goto(f"{live_server.url}/admin/calls/call/?outcome__exact=missed")
 
-            page.get_by_role("button", name="Перезвонить").click()
+        page.get_by_role("button", name="Перезвонить").click()
 
-            success = page.locator("ul.messagelist li.success")
-            expect(success).to_have_text("Звоним на +7 920 111-96-13 с номера 100…")
-            assert page.url.endswith("/admin/calls/call/?outcome__exact=missed")
-        finally:
-            browser.close()
+        success = page.locator("ul.messagelist li.success")
+        expect(success).to_have_text("Звоним на +7 920 111-96-13 с номера 100…")
+        assert page.url.endswith("/admin/calls/call/?outcome__exact=missed")
 
     assert [(r["from"], r["to"]) for r in fake_pbx.received] == [("100", "79201119613")]

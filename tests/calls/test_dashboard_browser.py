@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from calls.models import Agent, Call
-from tests.calls.test_click_to_call_browser import CHROMIUM_ARGS, chromium  # noqa: F401
+from tests.browser import launched
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,48 +34,44 @@ def calls() -> None:
         )
 
 
-def test_dashboard_in_russian_with_data(live_server, chromium, viewer, calls):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+def test_dashboard_in_russian_with_data(live_server, chromium, viewer, calls):
+    from playwright.sync_api import expect
 
     outside = []  # every request the page makes beyond the live server
     # No ORM from here on: Playwright's sync API runs an event loop in this thread.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="ru-RU")
-            page.on("request", lambda request: None if request.url.startswith(
-                live_server.url) else outside.append(request.url))
-            page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-            page.fill("#id_username", "manager")
-            page.fill("#id_password", "manager-pw-1")
-            page.click("input[type=submit]")
+    with launched(chromium) as browser:
+        page = browser.new_page(locale="ru-RU")
+        page.on("request", lambda request: None if request.url.startswith(
+            live_server.url) else outside.append(request.url))
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "manager")
+        page.fill("#id_password", "manager-pw-1")
+        page.click("input[type=submit]")
 
-            page.locator("#dashboard-link a").click()
+        page.locator("#dashboard-link a").click()
 
-            assert page.url.endswith("/admin/dashboard/")
-            expect(page.locator("html")).to_have_attribute("lang", "ru")
-            expect(page.locator(".breadcrumbs")).to_contain_text("Начало")  # Django's own
-            # The project's catalogue: "Calls dashboard", "Calls per day", "Busiest hours".
-            expect(page.locator("h1")).to_have_text("Панель звонков")
-            expect(page.locator("#calls-per-day h2")).to_have_text("Звонки по дням")
-            expect(page.locator("#busiest-hours h2")).to_have_text("Загруженные часы")
-            # Figures: 6 calls, 3 answered incoming, 2 outgoing, 1 missed.
-            expect(page.locator("#totals .xvb-dash-figure")).to_have_text(["6", "3", "2", "1"])
-            # The agent's row: 5 calls, 4 answered (80,0 with a Russian decimal comma).
-            row = page.locator("#agents tbody tr", has_text="101 Анна")
-            expect(row.locator("td")).to_have_text(["5", "80,0", "1:08", "—", "0"])
-            # The charts are drawn: a bar segment per kind, a shaded hour, weekday names.
-            for kind in ("incoming", "outgoing", "missed"):
-                assert page.locator(f"#calls-per-day svg rect.{kind}").count() >= 1
-            assert page.locator("#busiest-hours svg rect.xvb-heat-5").count() >= 1
-            expect(page.locator("#busiest-hours svg")).to_contain_text("Пн")
-            box = page.locator("#calls-per-day svg").bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 80
+        assert page.url.endswith("/admin/dashboard/")
+        expect(page.locator("html")).to_have_attribute("lang", "ru")
+        expect(page.locator(".breadcrumbs")).to_contain_text("Начало")  # Django's own
+        # The project's catalogue: "Calls dashboard", "Calls per day", "Busiest hours".
+        expect(page.locator("h1")).to_have_text("Панель звонков")
+        expect(page.locator("#calls-per-day h2")).to_have_text("Звонки по дням")
+        expect(page.locator("#busiest-hours h2")).to_have_text("Загруженные часы")
+        # Figures: 6 calls, 3 answered incoming, 2 outgoing, 1 missed.
+        expect(page.locator("#totals .xvb-dash-figure")).to_have_text(["6", "3", "2", "1"])
+        # The agent's row: 5 calls, 4 answered (80,0 with a Russian decimal comma).
+        row = page.locator("#agents tbody tr", has_text="101 Анна")
+        expect(row.locator("td")).to_have_text(["5", "80,0", "1:08", "—", "0"])
+        # The charts are drawn: a bar segment per kind, a shaded hour, weekday names.
+        for kind in ("incoming", "outgoing", "missed"):
+            assert page.locator(f"#calls-per-day svg rect.{kind}").count() >= 1
+        assert page.locator("#busiest-hours svg rect.xvb-heat-5").count() >= 1
+        expect(page.locator("#busiest-hours svg")).to_contain_text("Пн")
+        box = page.locator("#calls-per-day svg").bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 80
 
-            page.get_by_role("link", name="365 дней").click()  # the project's catalogue
-            assert page.url.endswith("/admin/dashboard/?days=365")
-            expect(page.locator("#calls-per-day svg g.xvb-bar")).to_have_count(365)
-        finally:
-            browser.close()
+        page.get_by_role("link", name="365 дней").click()  # the project's catalogue
+        assert page.url.endswith("/admin/dashboard/?days=365")
+        expect(page.locator("#calls-per-day svg g.xvb-bar")).to_have_count(365)
 
     assert outside == []

@@ -11,7 +11,7 @@ from django.db import connections
 
 from calls.models import Agent, Call
 from contacts.services import save_contact
-from tests.calls.test_click_to_call_browser import CHROMIUM_ARGS, chromium  # noqa: F401
+from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE, lwp_request, send_raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,12 +75,10 @@ def incoming(base_url: str, callid: str, phone: str) -> None:
     post(base_url, cmd="event", callid=callid, type="in", event="INCOMING", ext="", phone=phone)
 
 
-def log_in(browser, base_url: str, username: str):  # noqa: ANN001, ANN201
+def logged_in_page(browser, base_url: str, username: str):  # noqa: ANN001, ANN201
+    """A page of a browser context of its own (its own cookies) with `username` logged in."""
     page = browser.new_context(locale="en-US").new_page()
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"{username}-pw-1")
-    page.click("input[type=submit]")
+    log_in(page, base_url, username, f"{username}-pw-1")
     page.wait_for_url(f"{base_url}/admin/")
     return page
 
@@ -93,89 +91,77 @@ def next_poll(page):  # noqa: ANN001, ANN201
 
 
 def test_the_pop_up_shows_to_the_routed_agent_only_and_goes_when_the_call_ends(
-    live_server, chromium, alice, bob  # noqa: F811
+    live_server, chromium, alice, bob
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     save_contact(name="Вася", company="Рога и Копыта", phones=[f"+{CALLER}"],
                  responsible=alice.agent)
     url = live_server.url
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page_a, page_b = log_in(browser, url, "alice"), log_in(browser, url, "bob")
-            card_a, card_b = page_a.locator(".xvb-desk-call"), page_b.locator(".xvb-desk-call")
-            expect(card_a).to_have_count(0)
+    with launched(chromium) as browser:
+        page_a, page_b = logged_in_page(browser, url, "alice"), logged_in_page(browser, url, "bob")
+        card_a, card_b = page_a.locator(".xvb-desk-call"), page_b.locator(".xvb-desk-call")
+        expect(card_a).to_have_count(0)
 
-            incoming(url, "live-1", CALLER)
-            route_if_unrouted("live-1", "100")
+        incoming(url, "live-1", CALLER)
+        route_if_unrouted("live-1", "100")
 
-            expect(card_a).to_be_visible()
-            expect(card_a.locator(".xvb-desk-name")).to_have_text("Вася")
-            expect(card_a.locator(".xvb-desk-company")).to_have_text("Рога и Копыта")
-            expect(card_a.locator(".xvb-desk-phone")).to_have_text("+7 920 111-96-13")
-            expect(card_a.locator(".xvb-desk-state")).to_have_text("Incoming call")
-            assert next_poll(page_b) == {"callids": [], "html": "", "poll_seconds": 0.3}
-            expect(card_b).to_have_count(0)
+        expect(card_a).to_be_visible()
+        expect(card_a.locator(".xvb-desk-name")).to_have_text("Вася")
+        expect(card_a.locator(".xvb-desk-company")).to_have_text("Рога и Копыта")
+        expect(card_a.locator(".xvb-desk-phone")).to_have_text("+7 920 111-96-13")
+        expect(card_a.locator(".xvb-desk-state")).to_have_text("Incoming call")
+        assert next_poll(page_b) == {"callids": [], "html": "", "poll_seconds": 0.3}
+        expect(card_b).to_have_count(0)
 
-            post(url, cmd="event", callid="live-1", type="in", event="ANSWERED", ext="100",
-                 phone=CALLER)
-            expect(card_a.locator(".xvb-desk-state")).to_have_text("Call in progress")
-            page_a.goto(f"{url}/admin/contacts/contact/")  # any admin page has it
-            expect(card_a).to_be_visible()
+        post(url, cmd="event", callid="live-1", type="in", event="ANSWERED", ext="100",
+             phone=CALLER)
+        expect(card_a.locator(".xvb-desk-state")).to_have_text("Call in progress")
+        page_a.goto(f"{url}/admin/contacts/contact/")  # any admin page has it
+        expect(card_a).to_be_visible()
 
-            post(url, cmd="event", callid="live-1", event="COMPLETED", status="Success",
-                 duration="16", ext="100", phone=CALLER)
-            expect(card_a).to_have_count(0)
-            expect(page_a.locator("#xvb-desk")).to_be_hidden()
-            expect(card_b).to_have_count(0)
-        finally:
-            browser.close()
+        post(url, cmd="event", callid="live-1", event="COMPLETED", status="Success",
+             duration="16", ext="100", phone=CALLER)
+        expect(card_a).to_have_count(0)
+        expect(page_a.locator("#xvb-desk")).to_be_hidden()
+        expect(card_b).to_have_count(0)
 
 
-def test_dismiss_hides_the_call_for_the_session(live_server, chromium, alice):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+def test_dismiss_hides_the_call_for_the_session(live_server, chromium, alice):
+    from playwright.sync_api import expect
 
     url = live_server.url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = log_in(browser, url, "alice")
-            incoming(url, "live-2", STRANGER)
-            route_if_unrouted("live-2", "100")
-            card = page.locator(".xvb-desk-call")
-            expect(card).to_be_visible()
+    with launched(chromium) as browser:
+        page = logged_in_page(browser, url, "alice")
+        incoming(url, "live-2", STRANGER)
+        route_if_unrouted("live-2", "100")
+        card = page.locator(".xvb-desk-call")
+        expect(card).to_be_visible()
 
-            page.get_by_role("button", name="Dismiss").click()
-            expect(card).to_be_hidden()
-            page.reload()
-            assert next_poll(page)["callids"] == ["live-2"]
-            expect(card).to_be_hidden()
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Dismiss").click()
+        expect(card).to_be_hidden()
+        page.reload()
+        assert next_poll(page)["callids"] == ["live-2"]
+        expect(card).to_be_hidden()
 
 
 def test_create_contact_from_the_pop_up_prefills_the_number(
-    live_server, chromium, alice  # noqa: F811
+    live_server, chromium, alice
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url = live_server.url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = log_in(browser, url, "alice")
-            incoming(url, "live-3", STRANGER)
-            route_if_unrouted("live-3", "100")
-            card = page.locator(".xvb-desk-call")
-            expect(card.locator(".xvb-desk-name")).to_have_text("Unknown number")
+    with launched(chromium) as browser:
+        page = logged_in_page(browser, url, "alice")
+        incoming(url, "live-3", STRANGER)
+        route_if_unrouted("live-3", "100")
+        card = page.locator(".xvb-desk-call")
+        expect(card.locator(".xvb-desk-name")).to_have_text("Unknown number")
 
-            card.get_by_role("link", name="Create contact").click()
+        card.get_by_role("link", name="Create contact").click()
 
-            page.wait_for_url(re.compile(r"/admin/contacts/contact/add/\?phone=%2B79211234567$"))
-            number = page.locator("input[name='phones-0-number']")
-            value = number.input_value()
-            assert re.sub(r"\D", "", value) == STRANGER, value
-        finally:
-            browser.close()
+        page.wait_for_url(re.compile(r"/admin/contacts/contact/add/\?phone=%2B79211234567$"))
+        number = page.locator("input[name='phones-0-number']")
+        value = number.input_value()
+        assert re.sub(r"\D", "", value) == STRANGER, value
