@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 
 from calls import pbx
 from calls.models import Call, PbxRequest
@@ -276,9 +277,12 @@ def handle_webhook(request: WebhookRequest) -> Handled:
 def reprocess(entry: PbxRequest) -> Handled:
     """Process a journaled request that failed once more (its access code was checked then)."""
     if entry.outcome != Outcome.FAILED:
-        raise ValueError(f"only failed requests can be re-processed, not {entry.outcome}")
+        raise ValueError(
+            _("Only failed requests can be re-processed, not %(outcome)s ones.")
+            % {"outcome": entry.get_outcome_display()}
+        )
     form = pbx.decode_form(entry.body.encode("utf-8"))
     command = pbx.parse_command(form.fields)
     if isinstance(command, pbx.ContactLookup):
-        raise ValueError("a caller lookup was answered at the time; there is nothing to redo")
+        raise ValueError(_("A caller lookup was answered at the time: there is nothing to redo."))
     return _process(command, entry, entry.received_at)

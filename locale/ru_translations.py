@@ -267,4 +267,8 @@ RU = {
     ),
     "Close the selected callbacks (no call needed)": "Закрыть выбранные перезвоны (звонок не нужен)",
     "Callbacks closed: %(count)d.": "Закрыто перезвонов: %(count)d.",
+    "Only failed requests can be re-processed, not %(outcome)s ones.":
+        "Повторно обработать можно только неудавшиеся запросы, а этот — «%(outcome)s».",
+    "A caller lookup was answered at the time: there is nothing to redo.":
+        "На запрос ответственного уже ответили в своё время: повторять нечего.",
 }
