@@ -11,7 +11,7 @@ CRM_URL = http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 N ?= 5
 INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
-.PHONY: run inbound test install migrate lint messages bench-lookup clean
+.PHONY: run inbound test install migrate lint messages bench-lookup bench-click-to-call clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,9 @@ lint: install
 
 bench-lookup: install
 	$(BIN)/python benchmarks/lookup.py $(BENCH_ARGS)
+
+bench-click-to-call: install
+	$(BIN)/python benchmarks/click_to_call.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) test_db.sqlite3*
