@@ -24,8 +24,23 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"\n'
 
 
+def unfuzzy(text: str) -> str:
+    """Drop makemessages' guesses: every msgstr comes from RU, and msgfmt skips fuzzy ones."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("#| "):  # the previous msgid a fuzzy guess was made from
+            continue
+        if line.startswith("#, "):
+            flags = [flag.strip() for flag in line[3:].split(",") if flag.strip() != "fuzzy"]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags) + "\n"
+        lines.append(line)
+    return "".join(lines)
+
+
 def main() -> int:
-    text = PO.read_text(encoding="utf-8").replace("#, fuzzy\n", "", 1)
+    text = unfuzzy(PO.read_text(encoding="utf-8"))
     missing = []
 
     def fill(match: re.Match) -> str:

@@ -138,7 +138,7 @@ def test_reprocess_failing_again_keeps_the_row_failed(pbx_post, broken_events):
 def test_reprocess_refuses_a_row_that_did_not_fail(pbx_post):
     pbx_post(INCOMING)
 
-    with pytest.raises(ValueError, match="Only failed requests can be re-processed, not accepted ones"):
+    with pytest.raises(ValueError, match="Only failed requests .* not accepted ones"):
         webhook.reprocess(PbxRequest.objects.get())
 
 
