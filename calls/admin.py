@@ -1,7 +1,7 @@
 """Admin for the call log, agents and the PBX request journal (calls are read-only)."""
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from calls import pbx
-from calls.callbacks import close_callback
+from calls.callbacks import close_callback, is_missed
 from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
 from calls.desk import mark_away
 from calls.models import (
@@ -82,10 +82,6 @@ class CallResultAdmin(admin.ModelAdmin):
     list_display = ["name", "position", "is_active"]
     list_editable = ["position", "is_active"]
     search_fields = ["name"]
-
-
-# Incoming calls nobody talked on: the client is waiting for a call back.
-MISSED_OUTCOMES = {Call.Outcome.MISSED, Call.Outcome.NO_ANSWER, Call.Outcome.BUSY}
 
 
 class CallEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -180,8 +176,7 @@ class CallAdmin(admin.ModelAdmin):
     @admin.display(description=_("call back"))
     def call_back(self, call: Call) -> SafeString | str:
         """A button on missed incoming calls from a real number (shown to who may call)."""
-        missed = call.direction == Call.Direction.IN and call.outcome in MISSED_OUTCOMES
-        if not missed or not normalize_phone(call.phone):
+        if not is_missed(call) or not normalize_phone(call.phone):
             return ""
         return call_button(call.phone, label=_("Call back"))
 
@@ -273,12 +268,46 @@ class CallAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_phone(attempt.phone)
 
 
-class AssigneeFilter(admin.SimpleListFilter):
+class DefaultFilter(admin.SimpleListFilter):
+    """A list filter with a default choice, and an explicit "All" to see everything."""
+
+    ALL = "all"
+
+    def __init__(self, request: HttpRequest, params: dict, model: type, model_admin: object):
+        self.request = request
+        super().__init__(request, params, model, model_admin)
+
+    def default(self) -> str | None:
+        return None
+
+    def value(self) -> str | None:
+        return super().value() or self.default()
+
+    def choices(self, changelist: object):  # noqa: ANN201
+        yield {
+            "selected": self.value() in (None, self.ALL),
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": _("All"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class AssigneeFilter(DefaultFilter):
+    """Whose callbacks: an agent sees their own first."""
+
     title = _("assigned to")
     parameter_name = "assignee"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [("mine", _("me")), ("nobody", _("nobody"))]
+
+    def default(self) -> str | None:
+        return "mine" if getattr(self.request.user, "agent", None) else None
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "mine":
@@ -288,12 +317,17 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StateFilter(admin.SimpleListFilter):
+class StateFilter(DefaultFilter):
+    """Open callbacks first: the ones a client is still waiting for."""
+
     title = _("state")
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [("open", _("open")), ("closed", _("closed"))]
+
+    def default(self) -> str | None:
+        return "open"
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "open":
@@ -340,13 +374,6 @@ class CallbackAdmin(admin.ModelAdmin):
             request, _("Callbacks closed: %(count)d.") % {"count": closed}, messages.SUCCESS
         )
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
-        if not request.GET and request.method == "GET":
-            # "My callbacks": an agent lands on their own open ones.
-            mine = "assignee=mine&" if getattr(request.user, "agent", None) else ""
-            return HttpResponseRedirect(f"{request.path}?{mine}state=open")
-        return super().changelist_view(request, extra_context)
-
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
@@ -370,8 +397,9 @@ class CallbackAdmin(admin.ModelAdmin):
     def waiting(self, callback: Callback) -> str:
         """How long the client has waited so far, or waited, for the call back."""
         now = timezone.now()
-        if callback.closed_at is None:
-            return _("%(time)s so far") % {"time": timesince(callback.created_at, now)}
+        if callback.closed_at is None:  # counted, like `waited`, from the missed call
+            since = callback.missed_call.started_at
+            return _("%(time)s so far") % {"time": timesince(since, now)}
         if callback.waited is None:  # closed by hand: no call measured the wait
             return "-"
         return timesince(now - callback.waited, now)

@@ -11,12 +11,33 @@ from calls.models import Agent, Call, Callback, Line
 
 logger = logging.getLogger(__name__)
 
-MISSED_OUTCOMES = {Call.Outcome.MISSED, Call.Outcome.NO_ANSWER, Call.Outcome.BUSY}
+# Incoming calls nobody talked on: the client is waiting for a call back.
+MISSED_OUTCOMES = (Call.Outcome.MISSED, Call.Outcome.NO_ANSWER, Call.Outcome.BUSY)
+MISSED = Q(direction=Call.Direction.IN, outcome__in=MISSED_OUTCOMES)
+
+
+def is_missed(call: Call) -> bool:
+    """Whether the client called and nobody talked with them: MISSED, for one call."""
+    return call.direction == Call.Direction.IN and call.outcome in MISSED_OUTCOMES
+
+
+# Somebody talked with the client: a finished call says so by its outcome (an outgoing call
+# gets ANSWERED when the agent's own phone picks up, then may end Busy); a call in progress
+# only when it is incoming and an agent picked up.
+TALKED = Q(outcome=Call.Outcome.ANSWERED) | Q(
+    outcome=Call.Outcome.IN_PROGRESS, direction=Call.Direction.IN, answered_at__isnull=False
+)
 
 
 def is_answered(call: Call) -> bool:
-    """Whether somebody talked with the client on this call (so far)."""
-    return call.answered_at is not None or call.outcome == Call.Outcome.ANSWERED
+    """Whether somebody talked with the client on this call (so far): TALKED, for one call."""
+    if call.outcome == Call.Outcome.ANSWERED:
+        return True
+    return (
+        call.outcome == Call.Outcome.IN_PROGRESS
+        and call.direction == Call.Direction.IN
+        and call.answered_at is not None
+    )
 
 
 def line_spellings(line_number: str) -> list[str]:
@@ -47,9 +68,7 @@ def assignee_for(call: Call) -> Agent | None:
 
 def _closing_calls(phone: str, *, after: Call) -> Q:
     """Answered calls with this number, either way, that began after the missed one did."""
-    return Q(phone=phone, started_at__gt=after.started_at) & ~Q(pk=after.pk) & (
-        Q(outcome=Call.Outcome.ANSWERED) | Q(answered_at__isnull=False)
-    )
+    return Q(phone=phone, started_at__gt=after.started_at) & ~Q(pk=after.pk) & TALKED
 
 
 def _answer_time(call: Call) -> datetime:
@@ -63,7 +82,7 @@ def open_callback(*, call: Call) -> Callback | None:
     client was already reached by a later answered call (its events came first), the task
     is recorded closed by it, so the time waited still counts.
     """
-    if call.direction != Call.Direction.IN or call.outcome not in MISSED_OUTCOMES:
+    if not is_missed(call):
         return None
     if not call.phone or Callback.objects.filter(missed_call=call).exists():
         return None

@@ -13,6 +13,7 @@ from django.utils import timezone
 from calls.models import Agent, Call
 from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone
+from contacts.services import OWNER_ORDER
 
 # A call whose COMPLETED never came stays "in progress" for ever; past this it is not live.
 STALE_AFTER = timedelta(hours=2)
@@ -85,7 +86,7 @@ def _contacts_by_phone(phones: set[str]) -> dict[str, Contact]:
     rows = (
         ContactPhone.objects.filter(number__in=phones)
         .select_related("contact__responsible")
-        .order_by("contact_id")  # the first contact with the number wins, as in the lookup
+        .order_by(*OWNER_ORDER)  # the contact the lookup answers wins
     )
     for row in rows:
         found.setdefault(row.number, row.contact)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from calls.callbacks import TALKED
 from calls.models import Call, PbxRequest, RouteReason
 from contacts.models import display_name
 from contacts.phones import normalize_phone
@@ -77,7 +78,7 @@ def last_talk(e164: str, *, since: datetime) -> LastTalk | None:
     """The newest answered call with this number since `since`: one probe of call_phone_started."""
     row = (
         Call.objects.filter(phone=e164, started_at__gte=since, agent__isnull=False)
-        .filter(Q(outcome=Call.Outcome.ANSWERED) | Q(answered_at__isnull=False))
+        .filter(TALKED)
         .order_by("-started_at")
         .values_list(
             "agent_id", "agent__extension", "agent__is_active", "agent__is_away", "started_at"

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calls.admin import search_by_phone
 from calls.clicktocall_admin import call_button, call_from_admin, can_place_calls
+from contacts.leads import complete_leads
 from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 
@@ -140,7 +141,7 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark the selected leads as completed contacts"),
                   permissions=["change"])
     def complete_leads(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done = queryset.filter(is_lead=True).update(is_lead=False)
+        done = complete_leads(queryset)
         self.message_user(
             request, gettext("Leads completed: %(count)d.") % {"count": done}, messages.SUCCESS
         )

@@ -1,6 +1,7 @@
 """Leads: the contact the CRM makes, once per number, for an unknown caller."""
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from calls.models import Agent
@@ -63,3 +64,8 @@ def ensure_lead(*, phone: str, agent: Agent | None = None) -> Contact | None:
     if agent is not None and needs_responsible and adopt_lead(contact_id=contact.pk, agent=agent):
         contact.responsible = agent
     return contact
+
+
+def complete_leads(contacts: QuerySet[Contact]) -> int:
+    """Mark leads as completed contacts; `lead_number` stays, so no second lead is ever made."""
+    return contacts.filter(is_lead=True).update(is_lead=False)

@@ -8,6 +8,10 @@ from django.db.models import QuerySet
 from calls.models import Agent
 from contacts.models import Contact, ContactPhone, display_name
 
+# Which contact a number belongs to when several have it: a real contact before a lead the
+# CRM made, then the one entered first, so the answer is the same on every call.
+OWNER_ORDER = ("contact__is_lead", "contact_id")
+
 
 def _owners_of(e164: str) -> QuerySet[ContactPhone]:
     """Rows of this number, first contact first: one probe of the (number, contact) index.
@@ -16,7 +20,7 @@ def _owners_of(e164: str) -> QuerySet[ContactPhone]:
     then the one entered first (lowest id), so the answer is the same on every call and
     does not change when a later duplicate is added.
     """
-    return ContactPhone.objects.filter(number=e164).order_by("contact__is_lead", "contact_id")
+    return ContactPhone.objects.filter(number=e164).order_by(*OWNER_ORDER)
 
 
 def find_contact_by_phone(e164: str) -> Contact | None:

@@ -48,10 +48,7 @@ def test_an_agent_lands_on_their_own_open_callbacks_oldest_first(client, anna):
     callback("+79201110004", anna.agent, hours_ago=2, closed=True)
     client.force_login(anna)
 
-    landing = client.get(CALLBACKS)
-    assert landing.status_code == 302
-    assert landing["Location"] == f"{CALLBACKS}?assignee=mine&state=open"
-    page = client.get(landing["Location"])
+    page = client.get(CALLBACKS)
 
     assert [c.pk for c in page.context["cl"].result_list] == [older.pk, newer.pk]
     buttons = [b for b in tags(page, "button") if b.get("formaction") == PLACE]
@@ -61,11 +58,24 @@ def test_an_agent_lands_on_their_own_open_callbacks_oldest_first(client, anna):
 def test_all_callbacks_are_one_filter_away(client, anna):
     callback("+79201110001", anna.agent, hours_ago=1)
     callback("+79201110003", Agent.objects.create(extension="101"), hours_ago=3)
+    callback("+79201110004", anna.agent, hours_ago=2, closed=True)
     client.force_login(anna)
 
-    page = client.get(CALLBACKS, {"state": "open"})
+    anyone = client.get(CALLBACKS, {"assignee": "all"})
+    everything = client.get(CALLBACKS, {"assignee": "all", "state": "all"})
 
-    assert len(page.context["cl"].result_list) == 2
+    assert len(anyone.context["cl"].result_list) == 2
+    assert len(everything.context["cl"].result_list) == 3
+    links = [a["href"] for a in tags(client.get(CALLBACKS), "a")]
+    assert "?assignee=all" in links and "?state=all" in links
+
+
+def test_a_user_without_an_agent_sees_everyone_open_callbacks(admin_client):
+    callback("+79201110001", Agent.objects.create(extension="101"), hours_ago=1)
+
+    page = admin_client.get(CALLBACKS)
+
+    assert len(page.context["cl"].result_list) == 1
 
 
 def test_a_callback_can_be_reassigned_not_invented(client, anna):

@@ -170,6 +170,20 @@ def test_an_unanswered_call_does_not_close_it():
     assert Callback.objects.get().is_open
 
 
+def test_a_call_back_that_rang_the_agent_but_not_the_client_does_not_close_it():
+    """Click-to-call rings the agent first: ANSWERED is the agent's own pickup."""
+    missed("M1", at=0)
+    deliver(600, callid="O1", event="OUTGOING", type="out", phone=DIGITS, ext="101")
+    deliver(603, callid="O1", event="ANSWERED", type="out", phone=DIGITS, ext="101")
+    assert Callback.objects.get().is_open  # the client's phone is still ringing
+
+    deliver(640, callid="O1", event="COMPLETED", phone=DIGITS, status="Busy", duration="0",
+            ext="101")
+
+    callback = Callback.objects.get()
+    assert (callback.is_open, callback.waited) == (True, None)
+
+
 def test_a_call_that_began_before_the_missed_one_does_not_close_it():
     incoming("C0", 0)  # the client's earlier call, still going on another line
     missed("M1", at=10)

@@ -69,3 +69,24 @@ def test_call_back_a_missed_call_from_the_call_log(live_server, fake_pbx, chromi
         assert page.url.endswith("/admin/calls/call/?outcome__exact=missed")
 
     assert [(r["from"], r["to"]) for r in fake_pbx.received] == [("100", "79201119613")]
+
+
+def test_enter_in_a_field_saves_the_contact_and_calls_nobody(
+    live_server, fake_pbx, chromium, manager
+):
+    contact = save_contact(name="Вася", phones=["8 920 111-96-13"])
+
+    with launched(chromium) as browser:
+        page = browser.new_page(locale="en-US")
+        log_in_as_manager(page, live_server.url)
+        page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
+
+        page.fill("#id_name", "Василий")
+        page.press("#id_name", "Enter")
+
+        page.wait_for_url(f"{live_server.url}/admin/contacts/contact/")
+        assert "was changed successfully" in page.locator("ul.messagelist").inner_text()
+
+    contact.refresh_from_db()
+    assert contact.name == "Василий"
+    assert fake_pbx.received == []

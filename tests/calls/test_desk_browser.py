@@ -2,12 +2,11 @@
 real webhook posts of a caller lookup and an incoming call; only the routed agent's page shows
 the pop-up, it goes when the call ends, and "Create contact" opens the prefilled add form."""
 import re
-import threading
-from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import connections
+from django.utils import timezone
 
 from calls.models import Agent, Call
 from contacts.services import save_contact
@@ -44,25 +43,12 @@ def bob() -> User:
     return agent_user("bob", "101")
 
 
-def off_thread(work: Callable[[], object]) -> None:
-    """Run ORM work in a thread of its own: Playwright's sync API runs a loop in this one."""
-
-    def run() -> None:
-        try:
-            work()
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-
-
-def route_if_unrouted(callid: str, extension: str) -> None:
-    """Stand-in for the routing of INCOMING from the lookup's journal row, where not there."""
-    off_thread(lambda: Call.objects.filter(callid=callid, routed_to=None).update(
-        routed_to=Agent.objects.get(extension=extension)
-    ))
+def talked_before(agent: Agent, phone: str) -> None:
+    """A stranger's answered call with `agent` yesterday: the lookup routes them there."""
+    yesterday = timezone.now() - timedelta(days=1)
+    Call.objects.create(callid=f"before-{phone}", direction="in", phone=f"+{phone}",
+                        outcome="answered", agent=agent, started_at=yesterday,
+                        answered_at=yesterday)
 
 
 def post(base_url: str, **fields: str) -> None:
@@ -104,8 +90,7 @@ def test_the_pop_up_shows_to_the_routed_agent_only_and_goes_when_the_call_ends(
         card_a, card_b = page_a.locator(".xvb-desk-call"), page_b.locator(".xvb-desk-call")
         expect(card_a).to_have_count(0)
 
-        incoming(url, "live-1", CALLER)
-        route_if_unrouted("live-1", "100")
+        incoming(url, "live-1", CALLER)  # routed to alice, Вася's responsible
 
         expect(card_a).to_be_visible()
         expect(card_a.locator(".xvb-desk-name")).to_have_text("Вася")
@@ -131,11 +116,11 @@ def test_the_pop_up_shows_to_the_routed_agent_only_and_goes_when_the_call_ends(
 def test_dismiss_hides_the_call_for_the_session(live_server, chromium, alice):
     from playwright.sync_api import expect
 
+    talked_before(alice.agent, STRANGER)
     url = live_server.url
     with launched(chromium) as browser:
         page = logged_in_page(browser, url, "alice")
         incoming(url, "live-2", STRANGER)
-        route_if_unrouted("live-2", "100")
         card = page.locator(".xvb-desk-call")
         expect(card).to_be_visible()
 
@@ -151,11 +136,11 @@ def test_create_contact_from_the_pop_up_prefills_the_number(
 ):
     from playwright.sync_api import expect
 
+    talked_before(alice.agent, STRANGER)  # no contact yet, but routed to alice
     url = live_server.url
     with launched(chromium) as browser:
         page = logged_in_page(browser, url, "alice")
         incoming(url, "live-3", STRANGER)
-        route_if_unrouted("live-3", "100")
         card = page.locator(".xvb-desk-call")
         expect(card.locator(".xvb-desk-name")).to_have_text("Unknown number")
 

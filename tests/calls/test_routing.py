@@ -122,6 +122,16 @@ def test_contact_without_responsible_routes_to_the_last_talker(pbx_post, agents)
     assert journaled_lookup().route_note.startswith("no responsible agent; last talked")
 
 
+def test_a_call_picked_up_but_ended_missed_is_no_talk(pbx_post, vasya, agents):
+    """ANSWERED came (a queue leg picked up), then COMPLETED said missed: nobody talked."""
+    Agent.objects.filter(extension="100").update(is_away=True)
+    picked = talked(agents["101"], days_ago=1, outcome="missed")
+    Call.objects.filter(pk=picked.pk).update(answered_at=picked.started_at)
+
+    assert "responsible" not in lookup(pbx_post)
+    assert journaled_lookup().route_reason == "none"
+
+
 def test_the_newest_answered_call_counts(pbx_post, vasya, agents):
     Agent.objects.filter(extension="100").update(is_away=True)
     talked(agents["100"], days_ago=5)
