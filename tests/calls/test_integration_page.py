@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from calls.integration import MAX_PROBLEMS, RECENT, integration_status, public_address
 from calls.models import PbxRequest
@@ -407,9 +408,20 @@ def test_times_are_shown_in_the_active_time_zone(admin_client, client, settings)
 
     content = page(admin_client).content.decode()
 
-    moscow = moment.astimezone(UTC) + timedelta(hours=3)  # Moscow keeps UTC+3 all year
-    assert moscow.strftime("%Y-%m-%d %H:%M:%S") in content
+    moscow = (moment.astimezone(UTC) + timedelta(hours=3)).replace(tzinfo=None)  # UTC+3
+    assert date_format(moscow, "DATETIME_FORMAT") in content  # in the user's locale
     assert "Europe/Moscow" in content
+
+
+def test_times_are_written_the_russian_way_for_russian_users(admin_client, client):
+    assert webhook(client, WRONG_CODE) == 403
+    moment = timezone.localtime(PbxRequest.objects.get().received_at)
+
+    content = admin_client.get(PAGE, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    with translation.override("ru"):
+        assert date_format(moment, "DATETIME_FORMAT") in content
+    assert " г. " in content
 
 
 def test_queries_are_bounded(admin_client, client, django_assert_max_num_queries):
