@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from calls.models import Agent, Call
+from contacts.models import Contact
 from contacts.services import save_contact
 from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE, lwp_request, send_raw
@@ -131,7 +132,7 @@ def test_dismiss_hides_the_call_for_the_session(live_server, chromium, alice):
         expect(card).to_be_hidden()
 
 
-def test_create_contact_from_the_pop_up_prefills_the_number(
+def test_create_contact_from_the_pop_up(
     live_server, chromium, alice
 ):
     from playwright.sync_api import expect
@@ -150,3 +151,12 @@ def test_create_contact_from_the_pop_up_prefills_the_number(
         number = page.locator("input[name='phones-0-number']")
         value = number.input_value()
         assert re.sub(r"\D", "", value) == STRANGER, value
+
+        page.fill("#id_name", "Пётр Новиков")
+        page.click("input[name='_save']")
+        expect(page.locator("ul.messagelist li.success")).to_be_visible()
+        # Still ringing: the pop-up now knows the caller.
+        expect(card.locator(".xvb-desk-name")).to_have_text("Пётр Новиков")
+
+    contact = Contact.objects.get(name="Пётр Новиков")
+    assert list(contact.phones.values_list("number", flat=True)) == [f"+{STRANGER}"]
