@@ -2,6 +2,12 @@
 
 Days and hours are those of the active time zone. No call row is loaded into Python: every
 figure is a GROUP BY of the database (a handful of queries whatever the period).
+
+Past days are rolled up: the first view that needs a past day counts its calls once per
+(day, agent) and (day, hour) into `CallDayStat` and `CallHourStat`, under a `CallStatDay`
+marker of the active zone; later views add up those few rows, and today's calls live. A call
+that changes afterwards drops the marker of its day (`forget_days_of`, from `rebuild_call`),
+so the next view counts that day again.
 """
 import math
 from collections import defaultdict
@@ -9,9 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
-    Avg,
     Case,
     CharField,
     Count,
@@ -22,6 +27,7 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
     Window,
@@ -38,7 +44,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.timesince import timesince
 
-from calls.models import Agent, Call, Callback
+from calls.models import Agent, Call, Callback, CallDayStat, CallHourStat, CallStatDay
 
 PERIODS = (7, 30, 90, 365)  # days, selectable on the page
 DEFAULT_PERIOD = 30
@@ -239,40 +245,229 @@ def offset_changes(start: datetime, end: datetime) -> list[tuple[datetime, int]]
     return changes
 
 
-def daily_figures(period: Period) -> list[DayFigures]:
-    """Calls per local day of the period, every day present (zeros included)."""
-    rows = (
-        calls_in(period)
-        .annotate(day=local_part("day", period))
-        .values("day")
+IS_INCOMING = Q(direction=Call.Direction.IN) & ~IS_MISSED
+IS_OUTGOING = Q(direction=Call.Direction.OUT)
+ROLLUP_BATCH_DAYS = 31  # past days counted per query and per transaction
+ROLLUP_ATTEMPTS = 3  # rounds of rolling up when concurrent views roll up the same days
+
+
+@dataclass
+class CallTotals:
+    """Calls of a period added up per day, per agent and per weekday and hour."""
+
+    by_day: dict[date, list[int]]  # incoming, outgoing, missed
+    by_agent: dict[int | None, list[int]]  # calls, answered, talked, talk seconds
+    hours: list[list[int]]  # [ISO weekday - 1][hour]
+
+    @classmethod
+    def empty(cls) -> "CallTotals":
+        return cls(by_day=defaultdict(lambda: [0, 0, 0]),
+                   by_agent=defaultdict(lambda: [0, 0, 0, 0]),
+                   hours=[[0] * 24 for _ in range(7)])
+
+    def add_day(self, day: date, incoming: int, outgoing: int, missed: int) -> None:
+        totals = self.by_day[day]
+        totals[0] += incoming
+        totals[1] += outgoing
+        totals[2] += missed
+
+    def add_agent(self, who: int | None, calls: int, answered: int, talked: int,
+                  talk_seconds: int | None) -> None:
+        totals = self.by_agent[who]
+        totals[0] += calls
+        totals[1] += answered
+        totals[2] += talked
+        totals[3] += talk_seconds or 0
+
+    def add_hour(self, day: date, hour: int, calls: int) -> None:
+        self.hours[day.isoweekday() - 1][hour] += calls
+
+
+def call_totals(period: Period) -> CallTotals:
+    """The period's calls added up: past days from the rollup (made if missing), today live."""
+    totals = CallTotals.empty()
+    today = timezone.localdate()
+    if period.first_day < today:
+        last = min(period.last_day, today - timedelta(days=1))
+        _add_rolled_up(totals, _span(period.first_day, last))
+    if period.last_day >= today:
+        _add_live(totals, _span(max(period.first_day, today), period.last_day))
+    return totals
+
+
+def _span(first_day: date, last_day: date) -> Period:
+    return Period.ending(days=(last_day - first_day).days + 1, today=last_day)
+
+
+def _counted(period: Period, calls: QuerySet[Call]) -> QuerySet:
+    """Per local day and hour and the credited agent (who talked, else routed to): the sums."""
+    return (
+        calls.annotate(
+            day=local_part("day", period), hour=local_part("hour", period),
+            who=Coalesce("agent_id", "routed_to_id"),
+        )
+        .values("day", "hour", "who")
         .annotate(
-            outgoing=Count("id", filter=Q(direction=Call.Direction.OUT)),
+            calls=Count("id"),
+            incoming=Count("id", filter=IS_INCOMING),
+            outgoing=Count("id", filter=IS_OUTGOING),
             missed=Count("id", filter=IS_MISSED),
-            incoming=Count("id", filter=Q(direction=Call.Direction.IN) & ~IS_MISSED),
+            answered=Count("id", filter=IS_ANSWERED),
+            talked=Count("duration", filter=IS_ANSWERED),
+            talk_seconds=Sum("duration", filter=IS_ANSWERED),
         )
     )
-    found = {
-        row["day"]: DayFigures(
-            day=row["day"], incoming=row["incoming"], outgoing=row["outgoing"],
-            missed=row["missed"],
+
+
+def _add_live(totals: CallTotals, period: Period) -> None:
+    for row in _counted(period, calls_in(period)):
+        totals.add_day(row["day"], row["incoming"], row["outgoing"], row["missed"])
+        totals.add_agent(row["who"], row["calls"], row["answered"], row["talked"],
+                         row["talk_seconds"])
+        totals.add_hour(row["day"], row["hour"], row["calls"])
+
+
+def _add_rolled_up(totals: CallTotals, period: Period) -> None:
+    """Add the rollup's sums for the past days of `period`, rolling up the days it lacks.
+
+    The days' markers are read last, with the sums per day: a day forgotten meanwhile is
+    missing, so rolled up again and read again, never counted as empty.
+    """
+    zone = timezone.get_current_timezone_name()
+    for _ in range(ROLLUP_ATTEMPTS):
+        by_agent, by_hour, by_day = _rolled_up(zone, period)
+        missing = sorted(set(period.dates()) - {row["day"] for row in by_day})
+        if not missing:
+            break
+        _roll_up(zone, missing)
+    else:
+        by_agent, by_hour, by_day = _rolled_up(zone, period)
+    for row in by_day:
+        totals.add_day(row["day"], row["incoming"] or 0, row["outgoing"] or 0,
+                       row["missed"] or 0)
+    for row in by_agent:
+        totals.add_agent(row["agent_id"], row["calls"], row["answered"], row["talked"],
+                         row["talk_seconds"])
+    for row in by_hour:
+        totals.add_hour(row["day"], row["hour"], row["calls"])
+
+
+def _rolled_up(zone: str, period: Period) -> tuple[list[dict], list[dict], list[dict]]:
+    """Sums per agent, per day and hour, and per rolled-up day (every one, zeros included)."""
+    of_days = {"stat_day__time_zone": zone, "stat_day__day__gte": period.first_day,
+               "stat_day__day__lte": period.last_day}
+    by_agent = (
+        CallDayStat.objects.filter(**of_days).order_by().values("agent_id").annotate(
+            calls=Sum("calls"), answered=Sum("answered"), talked=Sum("talked"),
+            talk_seconds=Sum("talk_seconds"),
         )
-        for row in rows
+    )
+    by_hour = (
+        CallHourStat.objects.filter(**of_days).order_by()
+        .values("hour", day=F("stat_day__day")).annotate(calls=Sum("calls"))
+    )
+    by_day = (
+        CallStatDay.objects.filter(
+            time_zone=zone, day__gte=period.first_day, day__lte=period.last_day
+        )
+        .order_by().values("day").annotate(
+            incoming=Sum("agent_stats__incoming"), outgoing=Sum("agent_stats__outgoing"),
+            missed=Sum("agent_stats__missed"),
+        )
+    )
+    return list(by_agent), list(by_hour), list(by_day)
+
+
+def _roll_up(zone: str, days: list[date]) -> None:
+    """Count the calls of these past days into the rollup, a batch of days per transaction.
+
+    While a batch is counted no call may change, so a late event either lands before the
+    count or finds the marker and forgets the day: PostgreSQL is asked for a SHARE lock on the
+    calls (readers pass, writers wait), SQLite's IMMEDIATE transactions already take the
+    database's write lock. A batch another view rolled up first fails on the markers' unique
+    constraint and is left to it.
+    """
+    for index in range(0, len(days), ROLLUP_BATCH_DAYS):
+        batch = days[index:index + ROLLUP_BATCH_DAYS]
+        try:
+            with transaction.atomic():
+                _roll_up_batch(zone, batch)
+        except IntegrityError:
+            continue
+
+
+def _roll_up_batch(zone: str, days: list[date]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(Call._meta.db_table)} "
+                           "IN SHARE MODE")
+    now = timezone.now()
+    markers = {
+        marker.day: marker
+        for marker in CallStatDay.objects.bulk_create(
+            CallStatDay(time_zone=zone, day=day, start=_local_midnight(day),
+                        end=_local_midnight(day + timedelta(days=1)), computed_at=now)
+            for day in days
+        )
     }
-    return [found.get(day, DayFigures(day=day)) for day in period.dates()]
+    runs = Q()  # the batch's days as ranges of consecutive days, for the started_at index
+    first = days[0]
+    for day, after in zip(days, [*days[1:], None], strict=True):
+        if after != day + timedelta(days=1):
+            runs |= Q(started_at__gte=markers[first].start, started_at__lt=markers[day].end)
+            first = after
+    by_agent: dict[tuple[date, int | None], CallDayStat] = {}
+    by_hour: dict[tuple[date, int], CallHourStat] = {}
+    for row in _counted(_span(days[0], days[-1]), Call.objects.filter(runs).order_by()):
+        day = row["day"]
+        if day not in markers:  # a day between two batched ones: not for this batch
+            continue
+        stat = by_agent.setdefault(
+            (day, row["who"]), CallDayStat(stat_day=markers[day], agent_id=row["who"])
+        )
+        stat.calls += row["calls"]
+        stat.incoming += row["incoming"]
+        stat.outgoing += row["outgoing"]
+        stat.missed += row["missed"]
+        stat.answered += row["answered"]
+        stat.talked += row["talked"]
+        stat.talk_seconds += row["talk_seconds"] or 0
+        hour = by_hour.setdefault(
+            (day, row["hour"]), CallHourStat(stat_day=markers[day], hour=row["hour"])
+        )
+        hour.calls += row["calls"]
+    CallDayStat.objects.bulk_create(by_agent.values(), batch_size=2000)
+    CallHourStat.objects.bulk_create(by_hour.values(), batch_size=2000)
 
 
-def busiest_hours(period: Period) -> list[list[int]]:
+def forget_days_of(*moments: datetime | None) -> None:
+    """Forget the rolled-up days (of any time zone) holding these moments: a call that started
+    then has changed. One query that finds nothing unless the day was rolled up already."""
+    days = Q()
+    for moment in moments:
+        if moment is not None:
+            days |= Q(start__lte=moment, end__gt=moment)
+    if days:
+        CallStatDay.objects.filter(days).delete()
+
+
+def forget_rollup() -> None:
+    """Forget every rolled-up day (the next views roll them up again)."""
+    CallStatDay.objects.all().delete()
+
+
+def daily_figures(period: Period, totals: CallTotals | None = None) -> list[DayFigures]:
+    """Calls per local day of the period, every day present (zeros included)."""
+    totals = totals or call_totals(period)
+    return [
+        DayFigures(day, *totals.by_day[day]) if day in totals.by_day else DayFigures(day=day)
+        for day in period.dates()
+    ]
+
+
+def busiest_hours(period: Period, totals: CallTotals | None = None) -> list[list[int]]:
     """Calls started per local weekday (Monday first) and hour: a 7 × 24 grid."""
-    grid = [[0] * 24 for _ in range(7)]
-    rows = (
-        calls_in(period)
-        .annotate(weekday=local_part("weekday", period), hour=local_part("hour", period))
-        .values("weekday", "hour")
-        .annotate(calls=Count("id"))
-    )
-    for row in rows:
-        grid[row["weekday"] - 1][row["hour"]] = row["calls"]
-    return grid
+    return (totals or call_totals(period)).hours
 
 
 def median_callback_waits(period: Period) -> dict[int | None, timedelta]:
@@ -301,20 +496,11 @@ def median_callback_waits(period: Period) -> dict[int | None, timedelta]:
     return {agent_id: sum(waits, timedelta()) / len(waits) for agent_id, waits in values.items()}
 
 
-def agent_figures(period: Period) -> list[AgentFigures]:
+def agent_figures(period: Period, totals: CallTotals | None = None) -> list[AgentFigures]:
     """The per-agent table: calls of the period by the agent who talked (or the one the CRM
     routed the call to, when nobody did), callbacks by the agent they are assigned to."""
-    calls = (
-        calls_in(period)
-        .annotate(who=Coalesce("agent_id", "routed_to_id"))
-        .values("who")
-        .annotate(
-            calls=Count("id"),
-            answered=Count("id", filter=IS_ANSWERED),
-            average_talk=Avg("duration", filter=IS_ANSWERED),
-        )
-    )
-    by_agent = {row["who"]: row for row in calls}
+    totals = totals or call_totals(period)
+    by_agent = {who: sums for who, sums in totals.by_agent.items() if sums[0]}
     medians = median_callback_waits(period)
     open_callbacks = dict(
         Callback.objects.filter(closed_at=None).order_by().values("agent_id")
@@ -333,15 +519,14 @@ def agent_figures(period: Period) -> list[AgentFigures]:
 
 
 def _agent_row(
-    agent: Agent | None, calls: dict | None, median: timedelta | None, open_callbacks: int
+    agent: Agent | None, sums: list[int] | None, median: timedelta | None, open_callbacks: int
 ) -> AgentFigures:
-    calls = calls or {}
-    talk = calls.get("average_talk")
+    calls, answered, talked, talk_seconds = sums or (0, 0, 0, 0)
     return AgentFigures(
         agent=agent,
-        calls=calls.get("calls", 0),
-        answered=calls.get("answered", 0),
-        average_talk=timedelta(seconds=talk) if talk is not None else None,
+        calls=calls,
+        answered=answered,
+        average_talk=timedelta(seconds=talk_seconds / talked) if talked else None,
         median_callback=median,
         open_callbacks=open_callbacks,
     )
@@ -355,11 +540,12 @@ def _agent_order(row: AgentFigures) -> tuple:
 def dashboard(*, days: int = DEFAULT_PERIOD, today: date | None = None) -> Dashboard:
     """All of the dashboard's figures for the last `days` days (today included)."""
     period = Period.ending(days=days, today=today)
+    totals = call_totals(period)
     return Dashboard(
         period=period,
-        days=daily_figures(period),
-        agents=agent_figures(period),
-        hours=busiest_hours(period),
+        days=daily_figures(period, totals),
+        agents=agent_figures(period, totals),
+        hours=busiest_hours(period, totals),
     )
 
 

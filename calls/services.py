@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from calls import pbx
 from calls.callbacks import close_callbacks, is_answered, open_callback
 from calls.clicktocall import link_attempt
+from calls.dashboard import forget_days_of
 from calls.models import Agent, Call, CallEvent, PbxRequest
 from calls.routing import tie_lookup
 from contacts.leads import adopt_lead, ensure_lead
@@ -89,6 +90,7 @@ def rebuild_call(call: Call) -> None:
     Then what follows from it, each step idempotent: the routing of the lookup that preceded
     an incoming call, the lead of an unknown caller, the callback of a missed call.
     """
+    started_before = call.started_at  # the dashboard's rollup forgets the day it leaves
     events = list(call.events.all())
     by_kind = {event.event: event for event in events}
     start = by_kind.get(pbx.EventKind.INCOMING) or by_kind.get(pbx.EventKind.OUTGOING)
@@ -130,6 +132,7 @@ def rebuild_call(call: Call) -> None:
             tie_lookup(call, incoming_at=start.received_at)
         _follow_lead(call, completed=completed is not None)
     call.save()
+    forget_days_of(started_before, call.started_at)
     if call.direction == pbx.Direction.IN:
         open_callback(call=call)
     close_callbacks(call=call)

@@ -272,4 +272,11 @@ RU = {
     "A caller lookup was answered at the time: there is nothing to redo.":
         "На запрос ответственного уже ответили в своё время: повторять нечего.",
     "All": "Все",
+    # The dashboard's rollups (model names on the delete confirmation page).
+    "rolled-up day": "сводный день",
+    "rolled-up days": "сводные дни",
+    "rolled-up calls of a day": "сводка звонков за день",
+    "rolled-up calls of days": "сводки звонков за дни",
+    "rolled-up calls of an hour": "сводка звонков за час",
+    "rolled-up calls of hours": "сводки звонков за часы",
 }
