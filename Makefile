@@ -9,6 +9,8 @@ CRM_URL = http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 # `make inbound`: N calls from these numbers in turn (three of demo_data's contacts, then a
 # stranger), so both a known caller routed to their agent and an unknown one show up.
 N ?= 5
+# Seconds between a call's events: long enough to watch the pop-up ring, answer and go.
+PACE ?= 4
 INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
 .PHONY: run inbound test install migrate lint messages bench-lookup bench-click-to-call clean
@@ -69,7 +71,9 @@ run: migrate
 	@echo "  2. Contacts (Контакты) → Вася → press Call (Позвонить) beside the number: the emulated"
 	@echo "     PBX connects your extension, 100, with the client, and within seconds the call is"
 	@echo "     in Calls (Звонки) with its recording."
-	@echo "  3. Inbound calls: make inbound (N=5) in another terminal."
+	@echo "  3. Inbound calls: make inbound (N=5) in another terminal. Calls routed to you (100,"
+	@echo "     Вася's responsible) pop up on any admin page while they ring; missed ones become"
+	@echo "     callbacks (Calls → Callbacks) with a Call back button."
 	@echo "  The PBX's WebHook URL: $(CRM_URL)/crm-api. Ctrl-C stops the CRM and the emulator."
 	@echo
 	@trap 'kill $$pbx $$crm 2>/dev/null; wait' EXIT; trap 'exit 0' INT; trap 'exit 143' TERM; \
@@ -83,7 +87,7 @@ run: migrate
 # recording links point at the emulator `make run` started (PBX_URL), which serves them all.
 inbound: install .env
 	$(BIN)/python manage.py pbx_emulator --port 0 --inbound $(N) --numbers $(INBOUND_NUMBERS) \
-		--exit --crm-url $(CRM_URL)/crm-api --recordings-from PBX_URL
+		--pace $(PACE) --exit --crm-url $(CRM_URL)/crm-api --recordings-from PBX_URL
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
