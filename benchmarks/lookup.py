@@ -156,6 +156,8 @@ def server_env(database_url: str, access_code: str) -> dict[str, str]:
         "PBX_ACCESS_CODE": access_code,
         "PHONE_DEFAULT_REGION": "RU",
         "LOG_LEVEL": "WARNING",
+        # Plain http on 127.0.0.1, as behind the TLS proxy: no redirect of the admin to https.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
         # Another settings module (on PYTHONPATH) lets one measure a variation of the settings.
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "xvbcrm.settings"),
     }
@@ -226,8 +228,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    """Serve the CRM with gunicorn's sync workers until the block ends."""
+def gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen]:
+    """Serve the CRM with gunicorn's sync workers until the block ends; yield the master."""
     command = [
         sys.executable, "-m", "gunicorn", "xvbcrm.wsgi",
         "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
@@ -236,7 +238,7 @@ def gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=log_file)
         try:
             _wait_until_serving(server, port, log)
-            yield
+            yield server
         finally:
             server.terminate()
             try:

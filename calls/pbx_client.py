@@ -1,5 +1,7 @@
 """The CRM → PBX side: `makeCall` to the cloud PBX address, never retried."""
 import json
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as DeadlineExceeded
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -9,6 +11,9 @@ from django.utils.translation import gettext as _
 
 # One session for the process: keeps the connection to the PBX warm between clicks.
 _session = requests.Session()
+# requests' timeout bounds each socket read, not the answer: a PBX sending it byte by byte
+# would hold the click for ever. The request runs here, waited for up to a deadline.
+_senders = ThreadPoolExecutor(max_workers=8, thread_name_prefix="makecall")
 
 CALLID_KEYS = ("uuid", "callid", "call_id", "id")
 MAX_ANSWER_CHARS = 2000
@@ -72,9 +77,11 @@ def _callid_of(answer: dict) -> str:
 def _post(url: str, data: dict[str, str]) -> requests.Response:
     timeout = settings.PBX_TIMEOUT
     host = urlsplit(url).hostname or url  # never the whole URL: it may carry credentials
+    sent = _senders.submit(_session.post, url, data=data, timeout=timeout, allow_redirects=False)
     try:
-        return _session.post(url, data=data, timeout=timeout, allow_redirects=False)
-    except requests.Timeout as exc:
+        # Connecting may take `timeout`, and so may the answer: never more than both.
+        return sent.result(timeout=2 * timeout)
+    except (requests.Timeout, DeadlineExceeded) as exc:
         raise PbxUnreachable(
             _("The PBX at %(host)s did not answer within %(seconds)s s.")
             % {"host": host, "seconds": f"{timeout:g}"}

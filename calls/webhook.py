@@ -1,4 +1,5 @@
 """The PBX webhook: journal the request, authenticate, parse, dispatch, answer."""
+import ipaddress
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -219,8 +220,28 @@ def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: dat
     return handled
 
 
+def _from_allowed_network(remote_addr: str | None) -> bool:
+    """Whether the client is in PBX_ALLOWED_NETWORKS (any client when none are listed)."""
+    if not settings.PBX_ALLOWED_NETWORKS:
+        return True
+    if remote_addr is None:
+        return False
+    address = ipaddress.ip_address(remote_addr)
+    address = getattr(address, "ipv4_mapped", None) or address  # ::ffff:203.0.113.5
+    return any(
+        address in ipaddress.ip_network(network, strict=False)
+        for network in settings.PBX_ALLOWED_NETWORKS
+    )
+
+
 def _check(request: WebhookRequest) -> pbx.PbxCommand | Handled:
-    """The request's command, or the refusal it gets (method, size, bytes, access code, form)."""
+    """The request's command, or the refusal it gets (source, method, size, bytes, access code,
+    form)."""
+    if not _from_allowed_network(request.remote_addr):
+        return _refuse(
+            Outcome.REJECTED, 403,
+            f"address {request.remote_addr or 'unknown'} is not in PBX_ALLOWED_NETWORKS",
+        )
     if request.method != "POST":
         return _refuse(Outcome.INVALID, 405, f"method {request.method} not allowed; use POST")
     if request.oversized:
@@ -245,13 +266,20 @@ def _lock_wait(seconds: float | None) -> Iterator[None]:
     if seconds is None or connection.vendor != "sqlite":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    _set_busy_timeout(seconds)
     try:
         yield
     finally:
+        _set_busy_timeout(settings.SQLITE_BUSY_TIMEOUT)
+
+
+def _set_busy_timeout(seconds: float) -> None:
+    # A database that cannot be opened fails the journal next, which knows what to answer.
+    try:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA busy_timeout = {int(settings.SQLITE_BUSY_TIMEOUT * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    except DatabaseError:
+        logger.exception("Could not set the SQLite busy timeout")
 
 
 def handle_webhook(request: WebhookRequest) -> Handled:
@@ -271,6 +299,13 @@ def handle_webhook(request: WebhookRequest) -> Handled:
         if entry is None and route.needs_journal:
             # Not journaled means it could be lost: let the PBX deliver it again.
             return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
+        if entry is None and connection.connection is None:
+            # No connection could be made (it may have waited out the connect timeout): the
+            # waiting caller gets its `{}` now, not after a second attempt.
+            return Handled(
+                outcome=Outcome.FAILED, payload=route.failure_payload,
+                status=route.failure_status, error="the database is unreachable",
+            )
         return _process(checked, entry, received_at)
 
 

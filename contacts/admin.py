@@ -7,7 +7,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from calls.admin import search_by_phone
+from calls.admin import CappedCountPaginator, search_by_phone
 from calls.clicktocall_admin import call_button, call_from_admin, can_place_calls
 from contacts.leads import complete_leads
 from contacts.models import Contact, ContactPhone
@@ -72,11 +72,13 @@ class ContactAdmin(admin.ModelAdmin):
     list_display = [
         "name", "company", "phone_list", "responsible", "email", "is_lead", "updated_at",
     ]
-    list_filter = ["is_lead", ("responsible", admin.RelatedOnlyFieldListFilter)]
+    # Every agent is offered, not only the responsible ones: no DISTINCT over all contacts.
+    list_filter = ["is_lead", "responsible"]
     search_fields = ["name", "company", "email"]
     search_help_text = _("Name, company, email, or a phone number in any format.")
     autocomplete_fields = ["responsible"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     inlines = [ContactPhoneInline]
     fields = ["name", "company", "email", "responsible", "notes", "is_lead"]
     actions = ["call_contact", "complete_leads"]

@@ -23,7 +23,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
@@ -366,8 +366,17 @@ def _batches(rows: Iterator[ContactRow], size: int) -> Iterator[list[ContactRow]
         yield batch
 
 
-def import_contacts(binary: BinaryIO, *, batch_size: int = BATCH_SIZE) -> ImportSummary:
-    """Import contacts from a seekable binary CSV file, streamed in batched transactions."""
+def import_contacts(
+    binary: BinaryIO,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import contacts from a seekable binary CSV file, streamed in batched transactions.
+
+    `progress`, if given, is called after each batch with the bytes read so far (as far as
+    the read-ahead buffer) and the rows saved so far.
+    """
     if binary.read(4) == b"PK\x03\x04":
         raise ContactImportError("This is an Excel workbook, not CSV: save it as CSV first.")
     encoding = detect_encoding(binary)
@@ -379,6 +388,8 @@ def import_contacts(binary: BinaryIO, *, batch_size: int = BATCH_SIZE) -> Import
             saved = save_batch(batch, agents)
             summary.created += saved.created
             summary.updated += saved.updated
+            if progress is not None:
+                progress(binary.tell(), summary.created + summary.updated)
     finally:
         text.detach()  # the caller owns the file
     return summary

@@ -1,8 +1,12 @@
 """Settings for xvbcrm, read from the environment (and a `.env` file if present)."""
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +28,43 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - never used with DEBUG off
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Origins (scheme://host) allowed to post forms besides the CRM's own, e.g. when a proxy
+# rewrites the Host header: https://crm.example.com
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- safe by default ------------------------------------------------------------------------
+# With DEBUG off (production) HTTPS is the default: SSL redirect, HSTS and secure cookies.
+# Debug (`make run`) and the test suite serve plain http on localhost.
+SECURE_BY_DEFAULT = not (DEBUG or TESTING)
+# Behind a TLS-terminating proxy (nginx) that sets `X-Forwarded-Proto: https`. Only then:
+# without such a proxy anyone could send the header and pass for https.
+BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app servers append to X-Forwarded-For (0: none, the
+# client is REMOTE_ADDR). Used for the login throttling and the PBX source networks.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=SECURE_BY_DEFAULT)
+# The PBX may only be able to post over plain http: its webhook (authenticated by the access
+# code) and the health check are never redirected, which the PBX and load balancers would not
+# follow. Everything else (the admin, the API) is.
+SECURE_REDIRECT_EXEMPT = [r"^crm-api/?$", r"^healthz/?$"]
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=3600 if SECURE_BY_DEFAULT else 0
+)
+# Only the CRM's own subdomains (crm.example.com's, not example.com's).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_BY_DEFAULT
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is a decision about a whole registrable domain (example.com), made by
+    # submitting it to the browsers' list, not something an app on crm.example.com should
+    # assert; DJANGO_SECURE_HSTS_PRELOAD=true sends it where it is wanted.
+    "security.W021",
+]
 
 INSTALLED_APPS = [
     "xvbcrm.apps.CrmAdminConfig",
@@ -35,12 +76,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "axes",
     "calls",
     "contacts",
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /healthz by IP address and over http.
+    "xvbcrm.health.HealthCheckMiddleware",
+    "xvbcrm.net.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Static files (the admin's CSS and JS) from gunicorn itself, no separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -50,6 +96,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers a locked-out client's login with 429.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out client before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "xvbcrm.urls"
@@ -82,7 +136,7 @@ SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)  # seconds
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable server fails fast instead of holding a waiting caller for minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3)
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2)
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent webhooks on SQLite: WAL lets readers run beside the writer, IMMEDIATE takes
@@ -145,6 +199,18 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="RU").upper()
 # The largest webhook body accepted, in bytes; real ones are a few hundred.
 PBX_MAX_BODY_BYTES = env.int("PBX_MAX_BODY_BYTES", default=16 * 1024)
 
+# Networks the PBX posts from, comma-separated CIDRs (`203.0.113.0/24,2001:db8::/32`); a
+# webhook from elsewhere is refused with 403 (and journaled). Empty: from anywhere.
+PBX_ALLOWED_NETWORKS = env.list("PBX_ALLOWED_NETWORKS", default=[])
+for _network in PBX_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"PBX_ALLOWED_NETWORKS: {_exc}") from None
+
+# Journal retention: `manage.py prune_journal` deletes PBX requests older than this.
+JOURNAL_RETENTION_DAYS = env.int("JOURNAL_RETENTION_DAYS", default=90)
+
 # The agent's desk. Routing: with the contact's responsible agent away or inactive, route to
 # the agent who last talked with the number (an answered call) within this many days.
 ROUTING_LAST_TALKED_DAYS = env.int("ROUTING_LAST_TALKED_DAYS", default=30)
@@ -155,18 +221,93 @@ LEADS_IGNORE_NUMBERS = env.list("LEADS_IGNORE_NUMBERS", default=[])
 # Seconds between two polls of the live call pop-up in the browser.
 DESK_POLL_SECONDS = env.float("DESK_POLL_SECONDS", default=2)
 
+# --- login throttling (django-axes) ---------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords from one client address, that address cannot log in
+# for AXES_COOLOFF_MINUTES. Attempts are kept in the database, shared by all app servers.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the webhook's (DJANGO_TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "xvbcrm.net.request_client_address"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Scripts and styles from the CRM's own static files only: no inline script or style anywhere.
+# Recordings play from the PBX's host: media from PBX_URL's origin and CSP_MEDIA_SRC
+# (default `https:`, since recording links may name another host of the PBX's).
+_pbx_origin = "{0.scheme}://{0.netloc}".format(urlsplit(PBX_URL)) if PBX_URL else ""
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF, *filter(None, [_pbx_origin]),
+                      *env.list("CSP_MEDIA_SRC", default=["https:"])],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if env.bool("CSP_REPORT_ONLY", default=False):  # to try a changed policy without breaking pages
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = None
+
+# --- logs -----------------------------------------------------------------------------------
+# To stdout: `text` for people (`make run`), `json` (one object a line) for log collectors.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "xvbcrm.log.JsonFormatter"},
     },
     "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+        },
     },
-    "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Request errors (500s) with their tracebacks, whatever DEBUG says.
-        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- recordings: archived by a background worker, played through the CRM -----------------------
+# Background tasks (django-tasks, the backport of Django 6's `django.tasks`) queued in the
+# database: `manage.py db_worker` runs a worker; on PostgreSQL any number of them share it.
+# App labels: django_tasks and django_tasks_database.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Our copies of the recordings go through Django's storage API: local files under MEDIA_ROOT
+# (never served as a public URL), or any django-storages backend, e.g. S3-compatible:
+# STORAGE_BACKEND=storages.backends.s3.S3Storage STORAGE_OPTIONS='{"bucket_name": "crm"}'.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+STORAGES["default"] = {
+    "BACKEND": env.str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": env.json("STORAGE_OPTIONS", default={}),
+}
+# Hosts recording links may be fetched from: PBX_URL's host plus this list (a name, or
+# `.example.com` for its subdomains). IP addresses, `localhost` and names resolving to loopback
+# or link-local addresses are fetched only when listed exactly (PBX_URL's host counts).
+_recording_hosts = [urlsplit(PBX_URL).hostname or ""]
+_recording_hosts += env.list("RECORDINGS_ALLOWED_HOSTS", default=[])
+RECORDINGS_ALLOWED_HOSTS = [host.strip().lower() for host in _recording_hosts if host.strip()]
+RECORDINGS_MAX_BYTES = env.int("RECORDINGS_MAX_BYTES", default=100 * 1024 * 1024)
+# Seconds a missing recording (404, PBX unreachable) is retried from the first try; then lost.
+RECORDINGS_RETRY_FOR = env.int("RECORDINGS_RETRY_FOR", default=24 * 3600)
+# Days our copies are kept (`manage.py prune_recordings` deletes older ones); 0: forever.
+RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=0)
+# Seconds to connect to the PBX and between two reads of a download.
+RECORDINGS_TIMEOUT = env.float("RECORDINGS_TIMEOUT", default=10)

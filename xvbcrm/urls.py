@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from calls import desk_views
+from calls import desk_views, recording_views
 from calls.views import pbx_webhook
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("xvbcrm.api_urls")),
     path("desk/poll/", desk_views.poll, name="desk-poll"),
     path("desk/away/", desk_views.toggle_away, name="desk-away"),
+    path("recordings/<int:call_id>/", recording_views.play, name="recording-play"),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -205,3 +205,20 @@ def _inputs(page) -> list[dict[str, str]]:  # noqa: ANN001
     parser = Inputs()
     parser.feed(page.content.decode())
     return [i for i in parser.found if i.get("name")]
+
+
+def test_contact_list_counts_no_further_than_the_cap(admin_client, monkeypatch):
+    from calls.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "COUNT_CAP", 3)
+    for n in range(5):
+        Contact.objects.create(name=f"Клиент {n}")
+    response = admin_client.get(CONTACTS)
+    assert response.context["cl"].result_count == 4
+    assert shown(response) == [f"Клиент {n}" for n in range(5)]
+
+
+def test_contact_list_filter_offers_an_agent_responsible_for_nobody(admin_client):
+    agent = Agent.objects.create(extension="177", name="Новичок")
+    response = admin_client.get(CONTACTS)
+    assert f"responsible__id__exact={agent.pk}" in response.content.decode()

@@ -289,3 +289,34 @@ def test_excel_workbook_is_a_command_error(tmp_path):
 
     with pytest.raises(CommandError, match="Excel workbook"):
         run(path)
+
+
+class Terminal(io.StringIO):
+    """A stdout that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_is_drawn_on_a_terminal(csv_file):
+    path = csv_file(HEADER + "".join(f"Клиент {n};;+7 920 000-00-{n:02d};;\r\n" for n in range(5)))
+    out = Terminal()
+    call_command("import_contacts", str(path), stdout=out)
+    assert "\r[" in out.getvalue()
+    assert "100%  5 rows" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("created 5, updated 0, skipped 0")
+
+
+def test_no_progress_bar_when_stdout_is_not_a_terminal(csv_file):
+    out = io.StringIO()
+    call_command("import_contacts", str(csv_file(RUSSIAN_EXCEL, "cp1251")), stdout=out)
+    assert "\r" not in out.getvalue()
+
+
+def test_progress_reports_rows_and_bytes_after_each_batch():
+    data = (HEADER + "".join(f"Клиент {n};;+7 920 000-00-{n:02d};;\r\n" for n in range(5)))
+    data = data.encode()
+    reports: list[tuple[int, int]] = []
+    import_contacts(io.BytesIO(data), batch_size=2, progress=lambda *r: reports.append(r))
+    assert [rows for _, rows in reports] == [2, 4, 5]
+    assert reports[-1][0] == len(data)

@@ -1,29 +1,62 @@
 """`manage.py import_contacts FILE.csv`: create or update contacts from a CSV file."""
+import os
+import time
 from argparse import ArgumentParser
+from collections.abc import Callable
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from contacts.importer import ContactImportError, import_contacts
+
+BAR_WIDTH = 30
+REDRAW_SECONDS = 0.2  # a million rows make 2000 batches: redraw a few times a second at most
+
+
+def progress_bar(out: OutputWrapper, total_bytes: int) -> Callable[[int, int], None]:
+    """A progress callback drawing `[#####.....]  42%  420000 rows` on one terminal line."""
+    last = 0.0
+
+    def draw(done_bytes: int, rows: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < REDRAW_SECONDS and done_bytes < total_bytes:
+            return
+        last = now
+        share = min(done_bytes / total_bytes, 1.0) if total_bytes else 1.0
+        filled = round(share * BAR_WIDTH)
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        out.write(f"\r[{bar}] {share:4.0%}  {rows} rows", ending="")
+        out.flush()
+
+    return draw
 
 
 class Command(BaseCommand):
     help = (
         "Import contacts from a CSV file (UTF-8 or Windows-1251, `,` or `;`) with the columns "
         "name, company, phones, responsible, email. Contacts are matched by phone number, "
-        "so importing the same file again updates them."
+        "so importing the same file again updates them. A progress bar is shown on a terminal."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", help="the CSV file")
 
     def handle(self, *args: object, file: str, **options: object) -> None:
+        show_progress = self.stdout.isatty()
         try:
             with open(file, "rb") as binary:
-                summary = import_contacts(binary)
+                progress = (
+                    progress_bar(self.stdout, os.fstat(binary.fileno()).st_size)
+                    if show_progress else None
+                )
+                summary = import_contacts(binary, progress=progress)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror or error}") from error
         except ContactImportError as error:
             raise CommandError(f"{file}: {error}") from error
+        finally:
+            if show_progress:
+                self.stdout.write("")  # end the bar's line
         for line, reason in summary.errors:
             self.stderr.write(f"line {line}: {reason}, skipped")
         unlisted = summary.skipped - len(summary.errors)

@@ -1,0 +1,479 @@
+"""`make bench`: the CRM at 10 000 and a million contacts and calls, over HTTP, beside a baseline.
+
+Serves the CRM with gunicorn (2 sync workers, benchmarks/bench_settings.py: the project's
+settings plus `GET /bench/constant/`, a view answering a constant JSON) and measures, from
+separate client processes, one request per connection as the PBX sends them:
+
+1. a database with 10 000 contacts (stored by `manage.py import_contacts`): the caller lookup;
+2. `manage.py import_contacts` of a million more rows: wall time and the process's peak RSS;
+3. a million calls added in bulk (as the webhook leaves them): the caller lookup again, event
+   ingest (INCOMING + ANSWERED + COMPLETED per call, 16 concurrent senders) and the admin's
+   call log and contact list (time to first byte; logged in by a session made in the database).
+
+Every figure is printed beside the constant view's, measured just before on the same server;
+each gunicorn worker's RSS is sampled from /proc throughout. The live pop-up poll has its own
+script (benchmarks/desk_poll.py), not run here. It is a measurement, not a test.
+
+    python benchmarks/bench.py                        # SQLite in a temporary folder
+    python benchmarks/bench.py --quick                # 10k / 100k / 100k: a try in a few minutes
+    python benchmarks/bench.py --database-url postgres://postgres@127.0.0.1:5432/xvb_bench
+    python benchmarks/bench.py --keep postgres://postgres@127.0.0.1:5432/xvb_bench_kept
+
+--keep URL keeps the database: the first run seeds it, later runs measure the million rows
+again without seeding (the 10 000-contact lookup and the import then run on a scratch
+database beside it: URL's name + `_scratch`, or a temporary SQLite file).
+"""
+import argparse
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import lookup  # noqa: E402
+from dashboard import kept_database  # noqa: E402
+from lookup import Figures, Probe, http_request, measure  # noqa: E402
+
+ROOT = HERE.parent
+SEED = [sys.executable, str(HERE / "bench_seed.py")]
+CONSTANT = "/bench/constant/"
+SENDERS = 16
+MB = 1024 * 1024
+
+
+# --- running the project's code in subprocesses ------------------------------------------------
+
+
+def bench_env(database_url: str, access_code: str) -> dict[str, str]:
+    """lookup.server_env with the benchmark's settings (the constant view) on PYTHONPATH."""
+    env = lookup.server_env(database_url, access_code)
+    env["DJANGO_SETTINGS_MODULE"] = "bench_settings"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), str(ROOT),
+                                                      os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def seed_step(env: dict[str, str], *args: object) -> str:
+    """Run one step of bench_seed.py on the benchmark's database; its output."""
+    done = subprocess.run([*SEED, *map(str, args)], cwd=ROOT, env=env, check=True,
+                          stdout=subprocess.PIPE, text=True)
+    return done.stdout.strip()
+
+
+@dataclass
+class Import:
+    rows: int
+    seconds: float
+    peak_rss: int  # bytes
+    output: str
+
+
+def import_contacts(env: dict[str, str], folder: Path, first: int, count: int) -> Import:
+    """Write contacts first.. as a CSV file, import it with manage.py: time and peak RSS."""
+    path = folder / f"contacts-{first}-{count}.csv"
+    seed_step(env, "csv", path, first, count)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "import_contacts", str(path)], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    output = process.stdout.read().decode("utf-8", "replace")
+    # wait4 gives this child's own rusage (RUSAGE_CHILDREN would add every earlier child).
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    path.unlink()
+    if process.returncode:
+        raise SystemExit(f"import_contacts failed:\n{output}")
+    return Import(count, seconds, usage.ru_maxrss * 1024, output.strip())
+
+
+# --- gunicorn's workers' memory ------------------------------------------------------------------
+
+
+def _rss(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@dataclass
+class MemorySampler:
+    """The highest VmRSS of each gunicorn worker, sampled every 0.2 s in a thread."""
+
+    master: int
+    first: dict[int, int] = field(default_factory=dict)
+    peak: dict[int, int] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def sample(self) -> None:
+        for pid in _children(self.master):
+            if (rss := _rss(pid)) is not None:
+                self.first.setdefault(pid, rss)
+                self.peak[pid] = max(self.peak.get(pid, 0), rss)
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.sample()
+
+
+@contextmanager
+def serving(env: dict[str, str], folder: Path, name: str) -> Iterator[tuple[int, MemorySampler]]:
+    """gunicorn on a free port with a memory sampler; yields (port, sampler)."""
+    port = lookup.free_port()
+    with lookup.gunicorn(env, port, folder / f"gunicorn-{name}.log") as server:
+        sampler = MemorySampler(server.pid)
+        sampler.sample()
+        thread = threading.Thread(target=sampler.run, daemon=True)
+        thread.start()
+        try:
+            yield port, sampler
+        finally:
+            sampler.stop.set()
+            thread.join()
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def constant_probes(count: int) -> list[Probe]:
+    return [Probe(http_request("GET", CONSTANT, b""), 200, {"ok": True})] * count
+
+
+def event_probes(calls: int, senders: int, access_code: str, contacts: int,
+                 rng: random.Random) -> list[Probe]:
+    """INCOMING, ANSWERED, COMPLETED of each call; sender n sends items n, n+senders, ..."""
+    run = secrets.token_hex(4)
+    per_sender: list[list[Probe]] = [[] for _ in range(senders)]
+    for n in range(calls):
+        digits = f"7920{rng.randrange(contacts):07d}" if rng.random() < 0.9 else (
+            f"7923{rng.randrange(10**7):07d}")
+        callid = f"ingest-{run}-{n}"
+        ext = lookup.agent_extension(rng.randrange(lookup.AGENTS))
+        common = f"access_code={access_code}&cmd=event&callid={callid}&phone={digits}"
+        link = quote(f"https://pbx.example/ui/msg_download/120/10019/{callid}.mp3", safe="")
+        for body in (
+            f"{common}&type=in&event=INCOMING&ext=",
+            f"{common}&type=in&event=ANSWERED&ext={ext}",
+            f"{common}&event=COMPLETED&status=Success&duration=16&ext={ext}&record_link={link}",
+        ):
+            per_sender[n % senders].append(
+                Probe(http_request("POST", "/crm-api", body.encode("ascii")), 200, None)
+            )
+    # measure() gives client n the probes n, n+senders, ...: interleave to keep each order.
+    return [probe for probes in zip(*per_sender, strict=True) for probe in probes]
+
+
+def get_request(path: str, session: str) -> bytes:
+    """A browser's GET of an admin page: the session cookie, one request per connection."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n"
+        f"Accept-Language: ru\r\nCookie: sessionid={session}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
+def timed_get(port: int, request: bytes) -> tuple[int, float, float, int]:
+    """Status, seconds to the first byte, seconds to the last, body bytes (one connection)."""
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(request)
+        first = sock.recv(65536)
+        ttfb = time.perf_counter() - started
+        chunks = [first]
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), ttfb, time.perf_counter() - started, len(body)
+
+
+@dataclass
+class Pages:
+    statuses: list[int]
+    ttfb: list[float]
+    total: list[float]
+    size: int
+
+
+def get_pages(port: int, request: bytes, count: int) -> Pages:
+    timed_get(port, request)
+    timed_get(port, request)  # both workers warm
+    runs = [timed_get(port, request) for _ in range(count)]
+    return Pages([r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs], runs[-1][3])
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def ms(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if q == 0.5:
+        return statistics.median(ordered) * 1000
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+class Table:
+    """Rows of `what | rows | figures | baseline of the same run | target`."""
+
+    HEAD = (f"{'what':<44} {'rows':>9} {'n':>6} {'err':>4} {'req/s':>7} {'med ms':>8} "
+            f"{'p99 ms':>8} | {'base r/s':>8} {'base med':>8} {'base p99':>8} {'ratio':>6} | "
+            "target")
+
+    def __init__(self) -> None:
+        self.lines = [self.HEAD, "-" * len(self.HEAD)]
+        self.misses: list[str] = []
+        print(self.HEAD, flush=True)
+
+    def add(self, line: str, ok: bool | None, what: str) -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+        if ok is False:
+            self.misses.append(what)
+
+    def http(self, what: str, rows: int, f: Figures, base: Figures, target: str,
+             ok: bool | None, per_call: int = 1) -> None:
+        rate = f.per_second / per_call
+        self.add(
+            f"{what:<44} {rows:>9} {f.requests // per_call:>6} {len(f.errors):>4} "
+            f"{rate:>7.0f} {ms(f.latencies, .5):>8.2f} {ms(f.latencies, .99):>8.2f} | "
+            f"{base.per_second:>8.0f} {ms(base.latencies, .5):>8.2f} "
+            f"{ms(base.latencies, .99):>8.2f} {f.per_second / base.per_second:>6.0%} | "
+            f"{target}{mark(ok)}",
+            ok, what,
+        )
+
+    def page(self, what: str, rows: int, p: Pages, base: Pages, ok: bool | None) -> None:
+        errors = sum(status != 200 for status in p.statuses)
+        self.add(
+            f"{what:<44} {rows:>9} {len(p.ttfb):>6} {errors:>4} {'ttfb':>7} "
+            f"{ms(p.ttfb, .5):>8.1f} {ms(p.ttfb, .99):>8.1f} | {'ttfb':>8} "
+            f"{ms(base.ttfb, .5):>8.2f} {ms(base.ttfb, .99):>8.2f} {'':>6} | "
+            f"ttfb < 300 ms; full page med {ms(p.total, .5):.0f} ms, {p.size // 1024} KB"
+            f"{mark(ok)}",
+            ok, what,
+        )
+
+    def note(self, what: str, text: str, ok: bool | None) -> None:
+        self.add(f"{what:<44} {text}{mark(ok)}", ok, what)
+
+
+def mark(ok: bool | None) -> str:
+    return "" if ok is None else ("  ok" if ok else "  MISSED")
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="as in lookup.py: created and dropped")
+    parser.add_argument("--keep", metavar="URL",
+                        help="a database kept between runs: seeded when empty, else reused")
+    parser.add_argument("--quick", action="store_true",
+                        help="100 000 contacts and calls instead of a million, fewer requests")
+    parser.add_argument("--small", type=int, default=10_000, help="contacts of the first stage")
+    parser.add_argument("--contacts", type=int, help="rows imported (default 1 000 000)")
+    parser.add_argument("--calls", type=int, help="calls seeded (default 1 000 000)")
+    parser.add_argument("--requests", type=int, help="lookups per measurement (default 4000)")
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="client processes of the lookup (default 2: one per worker)")
+    parser.add_argument("--ingest-calls", type=int, help="calls sent (default 800)")
+    parser.add_argument("--pages", type=int, default=15, help="GETs of each admin page")
+    args = parser.parse_args()
+    big = 100_000 if args.quick else 1_000_000
+    args.contacts = args.contacts or big
+    args.calls = args.calls or big
+    args.requests = args.requests or (1000 if args.quick else 4000)
+    args.ingest_calls = args.ingest_calls or (320 if args.quick else 800)
+    if args.ingest_calls % SENDERS:
+        parser.error(f"--ingest-calls must be a multiple of {SENDERS}")
+    if args.keep and args.database_url:
+        parser.error("give --keep or --database-url, not both")
+    return args
+
+
+def scratch_url(kept: str) -> str | None:
+    """Beside a kept PostgreSQL database, `NAME_scratch`; for SQLite a temporary file (None)."""
+    if lookup._is_sqlite(kept):
+        return None
+    parts = urlsplit(kept)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_scratch"))
+
+
+def run(args: argparse.Namespace, stack: ExitStack, say: callable) -> int:
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xvbcrm-bench-")))
+    access_code = secrets.token_hex(8)
+    rng = random.Random(2024)
+    reuse = False
+    if args.keep:
+        big_url = stack.enter_context(kept_database(args.keep))
+        big_env = bench_env(big_url, access_code)
+        lookup.migrate(big_env)
+        seeded = json.loads(seed_step(big_env, "status"))
+        reuse = seeded["calls"] >= args.calls and seeded["contacts"] >= args.small + args.contacts
+    if reuse:
+        small_url = stack.enter_context(lookup.fresh_database(scratch_url(args.keep)))
+    else:
+        small_url = stack.enter_context(
+            kept_database(args.keep) if args.keep else lookup.fresh_database(args.database_url)
+        )
+        big_url = small_url
+    small_env = bench_env(small_url, access_code)
+    big_env = bench_env(big_url, access_code)
+
+    # 1. 10 000 contacts: the lookup.
+    lookup.migrate(small_env)
+    seed_step(small_env, "agents")
+    import_contacts(small_env, folder, 0, args.small)
+    database = seed_step(small_env, "analyze")
+    say(f"{database}; {os.cpu_count()} CPUs; gunicorn {lookup.WORKERS} sync workers; "
+        f"load average {os.getloadavg()[0]:.2f}")
+    table = Table()
+    memory: list[tuple[str, MemorySampler]] = []
+    lookups: dict[int, Figures] = {}
+    with serving(small_env, folder, "small") as (port, sampler):
+        memory.append((f"{args.small} contacts", sampler))
+        lookups[args.small] = lookup_rows(table, port, args, args.small, access_code, rng)
+
+    # 2. The import of a million rows (the stage-1 database then holds 1.01 M contacts).
+    say(f"importing {args.contacts} contacts ...")
+    done = import_contacts(small_env, folder, args.small, args.contacts)
+    table.note(
+        f"import_contacts, {done.rows} rows (CSV, 1 process)",
+        f"{done.seconds:.1f} s, {done.rows / done.seconds:.0f} rows/s, peak RSS "
+        f"{done.peak_rss / MB:.0f} MB | target < 60 s, < 300 MB",
+        done.seconds < 60 and done.peak_rss < 300 * MB,
+    )
+    say(done.output.splitlines()[-1] if done.output else "")
+    total = args.small + args.contacts
+
+    # 3. A million calls: lookup, ingest, admin.
+    if not reuse:
+        say(f"seeding {args.calls} calls ...")
+        started = time.perf_counter()
+        seed_step(big_env, "calls", args.calls, total)
+        say(f"seeded {args.calls} calls in {time.perf_counter() - started:.0f} s")
+    seed_step(big_env, "analyze")
+    session = seed_step(big_env, "session")
+    with serving(big_env, folder, "big") as (port, sampler):
+        memory.append((f"{total} contacts, {args.calls} calls", sampler))
+        figures = lookup_rows(table, port, args, total, access_code, rng)
+        small = lookups[args.small]
+        grew = ms(figures.latencies, .99) / ms(small.latencies, .99)
+        slowed = small.per_second / figures.per_second
+        table.note(
+            f"lookup {total} vs {args.small} contacts",
+            f"p99 x{grew:.2f}, req/s x{1 / slowed:.2f} | target within 20 %",
+            grew <= 1.2 and slowed <= 1.2,
+        )
+        ingest_row(table, port, args, total, access_code, rng)
+        admin_rows(table, port, args, total, session)
+    for name, sampler in memory:
+        for n, pid in enumerate(sorted(sampler.peak)):
+            table.note(
+                f"gunicorn worker {n + 1} RSS ({name})",
+                f"peak {sampler.peak[pid] / MB:.0f} MB | at start {sampler.first[pid] / MB:.0f} "
+                f"MB | target < 150 MB",
+                sampler.peak[pid] < 150 * MB,
+            )
+    say(f"load average {os.getloadavg()[0]:.2f}")
+    if table.misses:
+        say("missed: " + "; ".join(table.misses))
+    return 0
+
+
+def lookup_rows(table: Table, port: int, args: argparse.Namespace, contacts: int,
+                access_code: str, rng: random.Random) -> Figures:
+    """The constant view, then the lookup, at the same concurrency; the lookup's figures."""
+    warm = max(args.concurrency, lookup.WORKERS)
+    measure(port, constant_probes(lookup.WARMUP), warm)
+    base = measure(port, constant_probes(args.requests), args.concurrency)
+    measure(port, lookup.lookup_probes(lookup.WARMUP, contacts, access_code, rng), warm)
+    f = measure(port, lookup.lookup_probes(args.requests, contacts, access_code, rng),
+                args.concurrency)
+    p99 = ms(f.latencies, .99)
+    share = f.per_second / base.per_second
+    ok = not f.errors and share >= 0.7 and (contacts < 1_000_000 or p99 < 10)
+    table.http(f"lookup cmd=contact, {args.concurrency} clients", contacts, f, base,
+               ">= 70 % of base r/s" + ("; p99 < 10 ms (PostgreSQL)" if contacts >= 1e6 else ""),
+               ok)
+    report_errors(f)
+    return f
+
+
+def ingest_row(table: Table, port: int, args: argparse.Namespace, contacts: int,
+               access_code: str, rng: random.Random) -> None:
+    probes = event_probes(args.ingest_calls, SENDERS, access_code, contacts, rng)
+    base = measure(port, constant_probes(len(probes)), SENDERS)
+    f = measure(port, probes, SENDERS)
+    table.http(f"ingest 3 events/call, {SENDERS} senders (calls/s)", contacts, f, base,
+               "0 errors", not f.errors, per_call=3)
+    report_errors(f)
+
+
+ADMIN_PAGES = [
+    ("admin call log, first page", "/admin/calls/call/"),
+    ("admin call log, page 50", "/admin/calls/call/?p=50"),
+    ("admin call log, missed calls filter", "/admin/calls/call/?outcome__exact=missed"),
+    ("admin call log, phone search", "/admin/calls/call/?q=8+920+000-12-34"),
+    ("admin contacts, first page", "/admin/contacts/contact/"),
+    ("admin contacts, page 50", "/admin/contacts/contact/?p=50"),
+    ("admin contacts, phone search", "/admin/contacts/contact/?q=%2B7+920+000-12-34"),
+    ("admin contacts, name search (no target)",
+     "/admin/contacts/contact/?q=" + quote("Клиент 123457")),
+]
+
+
+def admin_rows(table: Table, port: int, args: argparse.Namespace, rows: int,
+               session: str) -> None:
+    for what, path in ADMIN_PAGES:
+        base = get_pages(port, get_request(CONSTANT, session), args.pages)
+        pages = get_pages(port, get_request(path, session), args.pages)
+        ok = all(s == 200 for s in pages.statuses) and ms(pages.ttfb, .5) < 300
+        table.page(what, rows, pages, base, None if "no target" in what else ok)
+
+
+def report_errors(f: Figures) -> None:
+    for problem in f.errors[:3]:
+        print(f"#   error: {problem}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    args = parse_args()
+
+    def say(text: str) -> None:
+        print(f"# {text}", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    with ExitStack() as stack:
+        return run(args, stack, say)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
