@@ -13,7 +13,7 @@ N ?= 5
 PACE ?= 4
 INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
-.PHONY: run inbound test install migrate lint messages bench-lookup bench-click-to-call clean
+.PHONY: run inbound test install migrate lint messages bench bench-lookup bench-click-to-call clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,10 +54,11 @@ migrate: install .env
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input -v0
 
-# The CRM and, when PBX_URL is an http:// address on this machine, the PBX emulator there;
-# demo agents and contacts on a fresh database. Both servers run in the background of one
-# shell that waits for the CRM: Ctrl-C (a clean exit, as runserver's own) or a TERM to make
-# ends the wait, and the EXIT trap stops both, so no emulator is left holding its port.
+# The CRM, a background worker (archives recordings) and, when PBX_URL is an http:// address
+# on this machine, the PBX emulator there; demo agents and contacts on a fresh database. All
+# run in the background of one shell that waits for the CRM: Ctrl-C (a clean exit, as
+# runserver's own) or a TERM to make ends the wait, and the EXIT trap stops them all, so no
+# emulator is left holding its port.
 # (Background jobs of a non-interactive shell ignore Ctrl-C's SIGINT: the trap's kill is what
 # stops them. runserver keeps the terminal as its stdin, through fd 3, for breakpoint().)
 # runserver starts a thread per request: keeping connections would leave one open per request.
@@ -74,12 +75,15 @@ run: migrate
 	@echo "  3. Inbound calls: make inbound (N=5) in another terminal. Calls routed to you (100,"
 	@echo "     Вася's responsible) pop up on any admin page while they ring; missed ones become"
 	@echo "     callbacks (Calls → Callbacks) with a Call back button."
-	@echo "  The PBX's WebHook URL: $(CRM_URL)/crm-api. Ctrl-C stops the CRM and the emulator."
+	@echo "  The PBX's WebHook URL: $(CRM_URL)/crm-api. A worker archives the recordings: they"
+	@echo "  play from the CRM's own copy. Ctrl-C stops the CRM, the worker and the emulator."
 	@echo
-	@trap 'kill $$pbx $$crm 2>/dev/null; wait' EXIT; trap 'exit 0' INT; trap 'exit 143' TERM; \
+	@trap 'kill $$pbx $$worker $$crm 2>/dev/null; wait' EXIT; trap 'exit 0' INT; \
+	trap 'exit 143' TERM; \
 	exec 3<&0; \
 	PYTHONUNBUFFERED=1 $(BIN)/python manage.py pbx_emulator --from-settings \
 		--crm-url $(CRM_URL)/crm-api & pbx=$$!; \
+	$(BIN)/python manage.py db_worker --no-reload --interval 1 </dev/null & worker=$$!; \
 	DB_CONN_MAX_AGE=0 $(BIN)/python manage.py runserver $(HOST):$(PORT) <&3 3<&- & crm=$$!; \
 	wait $$crm
 
@@ -101,6 +105,12 @@ messages: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# The whole speed table (lookup, import, ingest, admin, memory at a million rows) on SQLite;
+# BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:5432/NAME" for PostgreSQL, --quick
+# for a short try, --keep URL to seed once (`benchmarks/bench.py --help`).
+bench: install
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 bench-lookup: install
 	$(BIN)/python benchmarks/lookup.py $(BENCH_ARGS)

@@ -1,11 +1,14 @@
 """Admin for the call log, agents and the PBX request journal (calls are read-only)."""
 from django.contrib import admin, messages
+from django.contrib.auth.models import AnonymousUser
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import localize
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
@@ -24,7 +27,10 @@ from calls.models import (
     CallResult,
     Line,
     PbxRequest,
+    Recording,
+    RecordingListen,
 )
+from calls.recordings import player_context
 from calls.webhook import reprocess
 from contacts.phones import format_phone, normalize_phone
 
@@ -42,17 +48,45 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP rows, so a page of a million-row list costs no full COUNT(*).
+
+    A longer list shows COUNT_CAP + 1 as its size and pages up to there; a filter or a search
+    narrows it down. The count ignores the ordering, which does not change it.
+    """
+
+    COUNT_CAP = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.COUNT_CAP + 1].count()
+
+
 def search_by_phone(queryset: QuerySet, term: str, field: str) -> QuerySet | None:
     """Rows whose phone equals `term` read as a phone number in any format, else None."""
     e164 = normalize_phone(term)
     return queryset.filter(**{field: e164}) if e164 else None
 
 
-def recording_player(call: Call) -> SafeString:
-    """An audio player for the call's recording, or a dash; only http(s) links are rendered."""
+def recording_player(call: Call, user: object) -> SafeString:
+    """The call's player for `user`: our archived copy, else what there is to say (and the
+    PBX's link for who may listen), else a dash."""
     return SafeString(
-        render_to_string("calls/recording_player.html", {"url": call.recording_url})
+        render_to_string("calls/recording_player.html", player_context(call, user))
     )
+
+
+def _player_for(request: HttpRequest):  # noqa: ANN202
+    """The "recording" column and field of one request's pages: it depends on the user."""
+    player = getattr(request, "_xvb_player", None)
+    if player is None:
+
+        @admin.display(description=_("recording"))
+        def player(call: Call) -> SafeString:
+            return recording_player(call, request.user)
+
+        request._xvb_player = player
+    return player
 
 
 @admin.register(Agent)
@@ -101,12 +135,14 @@ class CallAdmin(admin.ModelAdmin):
         "started_at", "direction", "phone_display", "contact_link", "agent_link", "outcome",
         "duration", "result", "player",
     ]
-    list_filter = ["direction", "outcome", ("agent", admin.RelatedOnlyFieldListFilter),
-                   "started_at", "route_reason", "result"]
+    # Every agent is offered (a short table), not only those with calls: that would be a
+    # DISTINCT over the whole call log on every page view.
+    list_filter = ["direction", "outcome", "agent", "started_at", "route_reason", "result"]
     search_fields = ["=callid"]
     search_help_text = _("Phone number in any format, or a PBX call id.")
-    list_select_related = ["contact", "agent", "result"]
+    list_select_related = ["contact", "agent", "result", "recording"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     inlines = [CallEventInline]
     fields = [
         "callid", "direction", "phone_display", "line_number", "contact_link", "agent_link",
@@ -116,6 +152,9 @@ class CallAdmin(admin.ModelAdmin):
     readonly_fields = [
         *(name for name in fields if name not in ("result", "note")), "call_back",
     ]
+
+    class Media:
+        css = {"all": ["calls/recording.css"]}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -133,15 +172,22 @@ class CallAdmin(admin.ModelAdmin):
             )
         return form
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
-        if can_place_calls(request):
-            return [*self.list_display, "call_back"]
-        return self.list_display
+    def get_list_display(self, request: HttpRequest) -> list:
+        shown = [_player_for(request) if name == "player" else name for name in self.list_display]
+        return [*shown, "call_back"] if can_place_calls(request) else shown
 
-    def get_fields(self, request: HttpRequest, obj: Call | None = None) -> list[str]:
-        if can_place_calls(request):
-            return [*self.fields, "call_back"]
-        return self.fields
+    def get_fields(self, request: HttpRequest, obj: Call | None = None) -> list:
+        shown = [_player_for(request) if name == "player" else name for name in self.fields]
+        return [*shown, "call_back"] if can_place_calls(request) else shown
+
+    @admin.display(description=_("recording"))
+    def player(self, call: Call) -> SafeString:
+        """Named for the admin's checks; each request shows its user's player instead."""
+        return recording_player(call, AnonymousUser())
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Call | None = None) -> list:
+        return [_player_for(request) if name == "player" else name
+                for name in self.readonly_fields]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -168,10 +214,6 @@ class CallAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:calls_agent_change", args=[call.agent_id])
         return format_html('<a href="{}">{}</a>', url, call.agent)
-
-    @admin.display(description=_("recording"))
-    def player(self, call: Call) -> SafeString:
-        return recording_player(call)
 
     @admin.display(description=_("call back"))
     def call_back(self, call: Call) -> SafeString | str:
@@ -409,3 +451,38 @@ class CallbackAdmin(admin.ModelAdmin):
         if callback.closed_at is not None or not normalize_phone(callback.phone):
             return ""
         return call_button(callback.phone, label=_("Call back"))
+
+
+class RecordingListenInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RecordingListen
+    fields = ["at", "username", "kind", "client_address"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("listeners")
+
+
+@admin.register(Recording)
+class RecordingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Our copies of the PBX's recordings: how archiving went, and who listened."""
+
+    list_display = ["call", "status", "size", "content_type", "attempts", "archived_at", "error"]
+    list_filter = ["status"]
+    list_select_related = ["call"]
+    show_full_result_count = False
+    inlines = [RecordingListenInline]
+    fields = [
+        "call", "status", "source_url", "size", "sha256", "content_type", "attempts",
+        "first_attempt_at", "last_attempt_at", "next_attempt_at", "archived_at", "deleted_at",
+        "error",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(RecordingListen)
+class RecordingListenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "username", "recording", "kind", "client_address"]
+    list_filter = ["kind", "at"]
+    search_fields = ["username"]
+    list_select_related = ["recording__call"]
+    show_full_result_count = False

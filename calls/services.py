@@ -9,6 +9,7 @@ from calls.callbacks import close_callbacks, is_answered, open_callback
 from calls.clicktocall import link_attempt
 from calls.dashboard import forget_days_of
 from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.recordings import request_archiving
 from calls.routing import tie_lookup
 from contacts.leads import adopt_lead, ensure_lead
 from contacts.phones import normalize_phone
@@ -132,6 +133,7 @@ def rebuild_call(call: Call) -> None:
             tie_lookup(call, incoming_at=start.received_at)
         _follow_lead(call, completed=completed is not None)
     call.save()
+    request_archiving(call=call)  # with a record_link: archived once committed
     forget_days_of(started_before, call.started_at)
     if call.direction == pbx.Direction.IN:
         open_callback(call=call)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from calls import pbx
-from calls.models import Agent, Call, CallResult, PbxRequest
+from calls.models import Agent, Call, CallResult, PbxRequest, Recording
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
@@ -422,3 +422,48 @@ def test_an_admin_marks_an_agent_away_and_back(admin_client):
     admin_client.post(url, data)
     agent.refresh_from_db()
     assert (agent.is_away, agent.away_since) == (False, None)
+
+
+def test_call_log_counts_no_further_than_the_cap(admin_client, monkeypatch):
+    from calls.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "COUNT_CAP", 3)
+    monkeypatch.setattr("calls.admin.CallAdmin.list_per_page", 2)
+    for n in range(6):
+        deliver(n, callid=f"C-{n}", type="in", event="INCOMING", phone="79201119613")
+    response = admin_client.get(CALLS)
+    assert response.context["cl"].result_count == 4  # the cap and one: "more than the cap"
+    assert shown(admin_client.get(CALLS, {"p": "2"})) == ["C-3", "C-2"]
+
+
+def test_call_log_filter_offers_an_agent_without_calls(admin_client):
+    Agent.objects.create(extension="177", name="Новичок")
+    deliver(0, callid="C-1", type="in", event="INCOMING", phone="79201119613")
+    response = admin_client.get(CALLS)
+    agent = Agent.objects.get(extension="177")
+    assert f"agent__id__exact={agent.pk}" in response.content.decode()
+
+
+def test_an_archived_recording_plays_from_the_crm_not_the_pbx(admin_client, three_calls):
+    call = three_calls["answered"]
+    # The COMPLETED event asked for the copy; a worker has made it.
+    Recording.objects.filter(call=call).update(status="archived", content_type="audio/mpeg",
+                                               size=10)
+
+    response = admin_client.get(f"{CALLS}{call.pk}/change/")
+
+    assert [attrs["src"] for attrs in tags(response, "audio")] == [f"/recordings/{call.pk}/"]
+    assert RECORDING not in response.content.decode()
+
+
+def test_who_may_not_listen_gets_no_player(client, three_calls):
+    from django.contrib.auth.models import Permission, User
+
+    clerk = User.objects.create_user("clerk", password="pw", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_call"))
+    client.force_login(clerk)
+
+    response = client.get(CALLS)
+
+    assert tags(response, "audio") == []
+    assert RECORDING not in response.content.decode()

@@ -1,0 +1,414 @@
+"""Recordings: our copy of each call's recording, archived by a worker, played to those allowed.
+
+The PBX keeps recordings for about a week behind unauthenticated links. When a call gets a
+`record_link`, `request_archiving` (in the event's transaction) makes its `Recording` and
+enqueues `archive` on commit. `archive` claims the row with one conditional UPDATE, downloads
+the link through `fetch` (hosts allow-listed before any connection, a timeout, a size limit,
+an audio type check), stores it through Django's storage API, and either marks it archived,
+refuses it for good, or schedules a retry with backoff until RECORDINGS_RETRY_FOR, then
+calls it lost.
+"""
+import hashlib
+import ipaddress
+import logging
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
+
+from calls.models import Call, Recording, RecordingListen
+
+logger = logging.getLogger(__name__)
+
+# One session for the worker process (connections kept between downloads).
+_session = requests.Session()
+
+CHUNK_BYTES = 64 * 1024
+MAX_REDIRECTS = 3
+# A claim lasts this long: a worker that died mid-download frees the recording after it.
+CLAIM_SECONDS = 15 * 60
+# A download taking longer than this (a trickling server) is abandoned and retried.
+DOWNLOAD_DEADLINE_SECONDS = 10 * 60
+# Retries: 1, 2, 4, … minutes, at most an hour apart, until RECORDINGS_RETRY_FOR has passed.
+RETRY_FIRST_SECONDS = 60
+RETRY_MAX_SECONDS = 3600
+# Plays by one user of one recording within one such slot make one audit row.
+LISTEN_SLOT_SECONDS = 30 * 60
+
+# Servers often say application/octet-stream: then the first bytes must be audio.
+GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/x-download"}
+EXTENSIONS = {
+    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
+    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/ogg": ".ogg", "audio/opus": ".opus",
+    "audio/flac": ".flac", "audio/x-flac": ".flac", "audio/mp4": ".m4a", "audio/aac": ".aac",
+    "audio/webm": ".webm",
+}
+
+
+class RecordingUnavailable(Exception):
+    """Not there yet or not reachable now (404, 5xx, connection failure, timeout): retried."""
+
+
+class RecordingRefused(Exception):
+    """Never to be fetched (forbidden host, not audio, too big, other 4xx): not retried."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    size: int
+    sha256: str
+    content_type: str
+
+
+# --- the HTTP client ----------------------------------------------------------------------------
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _dangerous(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, link-local (cloud metadata), multicast, unspecified or reserved."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    address = mapped or address
+    return (address.is_loopback or address.is_link_local or address.is_multicast
+            or address.is_unspecified or address.is_reserved)
+
+
+def _listed_exactly(host: str, allowed: list[str]) -> bool:
+    ip = _ip(host)
+    for entry in allowed:
+        entry_ip = _ip(entry)
+        if (ip is not None and entry_ip is not None and ip == entry_ip) or host == entry:
+            return True
+    return False
+
+
+def check_link(url: str, *, allowed: list[str] | None = None) -> None:
+    """Refuse (RecordingRefused) a link the CRM must not fetch; no connection is made, but a
+    host name is resolved: one resolving to a loopback or link-local address is refused."""
+    allowed = [entry.lower() for entry in (settings.RECORDINGS_ALLOWED_HOSTS
+                                           if allowed is None else allowed)]
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError as exc:
+        raise RecordingRefused(_("not a valid link")) from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise RecordingRefused(_("not an http(s) link"))
+    if _listed_exactly(host, allowed):
+        return  # named by the settings, IP literals and localhost included
+    in_domain = any(entry.startswith(".") and (host.endswith(entry) or host == entry[1:])
+                    for entry in allowed)
+    if _ip(host) is not None or host == "localhost" or not in_domain:
+        raise RecordingRefused(_("host %(host)s is not allowed (RECORDINGS_ALLOWED_HOSTS)")
+                               % {"host": host})
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    except OSError as exc:
+        raise RecordingUnavailable(_("cannot resolve %(host)s") % {"host": host}) from exc
+    if any(_dangerous(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses):
+        raise RecordingRefused(_("host %(host)s resolves to an internal address") % {"host": host})
+
+
+def _sniff(head: bytes) -> str:
+    """The audio type the first bytes show, or ""."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if head[:4] == b"OggS":
+        return "audio/ogg"
+    if head[:4] == b"fLaC":
+        return "audio/flac"
+    if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"mp4", b"iso"):
+        return "audio/mp4"
+    return ""
+
+
+def _get(url: str) -> requests.Response:
+    """GET with redirects followed by hand, each hop's host checked before connecting."""
+    timeout = settings.RECORDINGS_TIMEOUT
+    for _hop in range(MAX_REDIRECTS + 1):
+        check_link(url)
+        host = urlsplit(url).hostname  # never the whole URL in messages: it may carry secrets
+        try:
+            response = _session.get(url, stream=True, timeout=timeout, allow_redirects=False)
+        except requests.Timeout as exc:
+            raise RecordingUnavailable(_("%(host)s did not answer within %(seconds)s s")
+                                       % {"host": host, "seconds": f"{timeout:g}"}) from exc
+        except requests.RequestException as exc:
+            raise RecordingUnavailable(_("cannot connect to %(host)s (%(reason)s)")
+                                       % {"host": host, "reason": type(exc).__name__}) from exc
+        if response.is_redirect and response.headers.get("Location"):
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+            continue
+        return response
+    raise RecordingRefused(_("too many redirects"))
+
+
+def fetch(url: str, *, into: IO[bytes], max_bytes: int | None = None) -> Fetched:
+    """Download the recording at `url` into the binary file `into`, streaming."""
+    max_bytes = settings.RECORDINGS_MAX_BYTES if max_bytes is None else max_bytes
+    too_big = _("larger than %(limit)s bytes (RECORDINGS_MAX_BYTES)") % {"limit": max_bytes}
+    response = _get(url)
+    with response:
+        status = response.status_code
+        if status in (404, 408, 425, 429) or status >= 500:
+            raise RecordingUnavailable(_("HTTP %(status)s") % {"status": status})
+        if status != 200:
+            raise RecordingRefused(_("HTTP %(status)s") % {"status": status})
+        declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if declared not in GENERIC_TYPES and not declared.startswith("audio/"):
+            raise RecordingRefused(_("not audio (%(type)s)") % {"type": declared})
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            raise RecordingRefused(too_big)
+        digest, size, content_type = hashlib.sha256(), 0, declared
+        deadline = time.monotonic() + DOWNLOAD_DEADLINE_SECONDS
+        try:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                if size == 0 and declared in GENERIC_TYPES:
+                    content_type = _sniff(chunk[:16])
+                    if not content_type:
+                        raise RecordingRefused(_("not audio (%(type)s)")
+                                               % {"type": declared or "no type"})
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RecordingRefused(too_big)
+                if time.monotonic() > deadline:
+                    raise RecordingUnavailable(_("download took too long"))
+                digest.update(chunk)
+                into.write(chunk)
+        except requests.RequestException as exc:
+            raise RecordingUnavailable(_("download interrupted (%(reason)s)")
+                                       % {"reason": type(exc).__name__}) from exc
+    if size == 0:
+        raise RecordingUnavailable(_("empty answer"))
+    return Fetched(size=size, sha256=digest.hexdigest(), content_type=content_type)
+
+
+# --- archiving ----------------------------------------------------------------------------------
+
+
+def _enqueue(recording_id: int, *, run_after: datetime | None = None) -> None:
+    """Enqueue `archive` once the current transaction commits (now, outside one)."""
+    from calls.tasks import archive_recording
+
+    task = archive_recording
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # a backend that cannot wait: `archive_recordings` picks it up
+        task = task.using(run_after=run_after)
+    transaction.on_commit(lambda: task.enqueue(recording_id), robust=True)
+
+
+def request_archiving(*, call: Call) -> Recording | None:
+    """The call's recording, made (and its download enqueued) when the call has a link."""
+    if not call.record_link:
+        return None
+    recording, created = Recording.objects.get_or_create(
+        call=call, defaults={"source_url": call.record_link}
+    )
+    if created:
+        _enqueue(recording.pk)
+    elif recording.source_url != call.record_link and recording.status in (
+        Recording.Status.PENDING, Recording.Status.LOST, Recording.Status.REFUSED,
+    ):
+        # A new link for a recording we do not hold: start over with it.
+        Recording.objects.filter(pk=recording.pk).update(
+            source_url=call.record_link, status=Recording.Status.PENDING, attempts=0,
+            first_attempt_at=None, next_attempt_at=None, error="",
+        )
+        _enqueue(recording.pk)
+    return recording
+
+
+def _release(recording_id: int, token: str, **changes: object) -> bool:
+    """Apply `changes` and drop the claim, if the claim is still ours."""
+    return bool(Recording.objects.filter(pk=recording_id, claimed_by=token).update(
+        claimed_by="", claimed_until=None, **changes
+    ))
+
+
+def _storage_name(recording: Recording, fetched: Fetched) -> str:
+    extension = EXTENSIONS.get(fetched.content_type, ".audio")
+    started = recording.call.started_at
+    return f"recordings/{started:%Y/%m}/{recording.pk}-{fetched.sha256[:12]}{extension}"
+
+
+def _retry_or_lose(recording: Recording, token: str, reason: str, now: datetime) -> str:
+    first = recording.first_attempt_at or now
+    give_up_at = first + timedelta(seconds=settings.RECORDINGS_RETRY_FOR)
+    if now >= give_up_at:
+        lost = _("recording lost after %(attempts)s attempts: %(reason)s") % {
+            "attempts": recording.attempts, "reason": reason}
+        _release(recording.pk, token, status=Recording.Status.LOST, error=lost,
+                 next_attempt_at=None)
+        return Recording.Status.LOST
+    delay = min(RETRY_FIRST_SECONDS * 2 ** max(recording.attempts - 1, 0), RETRY_MAX_SECONDS)
+    next_at = min(now + timedelta(seconds=delay), give_up_at)
+    if _release(recording.pk, token, error=reason, next_attempt_at=next_at):
+        _enqueue(recording.pk, run_after=next_at)
+    return Recording.Status.PENDING
+
+
+def archive(*, recording_id: int, force: bool = False) -> str:
+    """Download and store one recording; returns its status afterwards.
+
+    Idempotent: only a pending recording that no live worker holds, and whose next attempt is
+    due (unless `force`), is claimed, by one conditional UPDATE; anything else returns at once,
+    so a re-run task, a second COMPLETED or two workers never store two copies.
+    """
+    now = timezone.now()
+    token = get_random_string(32)
+    claimable = Recording.objects.filter(pk=recording_id, status=Recording.Status.PENDING).filter(
+        Q(claimed_until=None) | Q(claimed_until__lt=now)
+    )
+    if not force:
+        claimable = claimable.filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
+    claimed = claimable.update(
+        claimed_by=token, claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+        attempts=F("attempts") + 1, last_attempt_at=now,
+        first_attempt_at=Coalesce("first_attempt_at", Value(now, output_field=DateTimeField())),
+    )
+    if not claimed:
+        status = Recording.objects.filter(pk=recording_id).values_list("status", flat=True)
+        return status.first() or ""
+    recording = Recording.objects.select_related("call").get(pk=recording_id)
+    try:
+        with tempfile.TemporaryFile() as spool:
+            fetched = fetch(recording.source_url, into=spool)
+            spool.seek(0)
+            name = default_storage.save(_storage_name(recording, fetched), File(spool))
+    except RecordingRefused as exc:
+        _release(recording.pk, token, status=Recording.Status.REFUSED, error=str(exc),
+                 next_attempt_at=None)
+        return Recording.Status.REFUSED
+    except RecordingUnavailable as exc:
+        return _retry_or_lose(recording, token, str(exc), timezone.now())
+    except Exception as exc:  # storage full, database hiccup, …: retried like a network failure
+        logger.exception("archiving recording %s failed", recording.pk)
+        return _retry_or_lose(recording, token, f"{type(exc).__name__}: {exc}", timezone.now())
+    stored = _release(
+        recording.pk, token, status=Recording.Status.ARCHIVED, file=name, size=fetched.size,
+        sha256=fetched.sha256, content_type=fetched.content_type, archived_at=timezone.now(),
+        next_attempt_at=None, error="",
+    )
+    if not stored:  # our claim ran out and another worker took over: keep no second copy
+        default_storage.delete(name)
+    return Recording.Status.ARCHIVED
+
+
+def missing_recordings() -> list[int]:
+    """Ids of the recordings to fetch: calls with a link and no recording get one first."""
+    calls = Call.objects.exclude(record_link="").filter(recording__isnull=True)
+    for call in calls.only("pk", "record_link").iterator():
+        Recording.objects.get_or_create(call=call, defaults={"source_url": call.record_link})
+    return list(Recording.objects.filter(status=Recording.Status.PENDING)
+                .values_list("pk", flat=True))
+
+
+def prune(*, days: int | None = None, now: datetime | None = None) -> int:
+    """Delete our copies archived more than `days` (RECORDINGS_RETENTION_DAYS) ago; 0: none."""
+    days = settings.RECORDINGS_RETENTION_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    old = Recording.objects.filter(status=Recording.Status.ARCHIVED,
+                                   archived_at__lt=now - timedelta(days=days))
+    count = 0
+    for recording in old.iterator():
+        if recording.file:
+            default_storage.delete(recording.file.name)
+        count += Recording.objects.filter(pk=recording.pk, status=Recording.Status.ARCHIVED).update(
+            status=Recording.Status.DELETED, deleted_at=now, file="",
+            error=_("deleted after %(days)s days (RECORDINGS_RETENTION_DAYS)") % {"days": days},
+        )
+    return count
+
+
+# --- listening ----------------------------------------------------------------------------------
+
+
+def can_listen(user: AbstractBaseUser | AnonymousUser, call: Call) -> bool:
+    """May `user` hear this call: "Can listen to all recordings", or an agent's own call
+    (answered or made) or a call of a contact they are responsible for."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.has_perm("calls.listen_all_recordings"):
+        return True
+    agent = getattr(user, "agent", None)  # cached on the user: one query per request
+    if agent is None:
+        return False
+    if call.agent_id == agent.pk:
+        return True
+    return call.contact_id is not None and call.contact.responsible_id == agent.pk
+
+
+def player_context(call: Call, user: AbstractBaseUser | AnonymousUser) -> dict[str, object]:
+    """What the admin's player shows `user` for `call`; an empty dict: nothing.
+
+    Keys: `url` (our copy, when archived) and `download_url`, or `message` ("not archived
+    yet", "recording lost: …") with `pbx_url` (the PBX's link) while it still may exist.
+    """
+    # With `select_related("recording")` (the call log does it) this costs no query.
+    recording = getattr(call, "recording", None)
+    if not (call.record_link or recording) or not can_listen(user, call):
+        return {}
+    if recording is not None and recording.status == Recording.Status.ARCHIVED:
+        url = reverse("recording-play", args=[call.pk])
+        return {"url": url, "download_url": f"{url}?download=1",
+                "content_type": recording.content_type, "status": recording.status}
+    status = recording.status if recording else Recording.Status.PENDING
+    messages = {
+        Recording.Status.PENDING: _("Not archived yet."),
+        Recording.Status.LOST: _("Recording lost."),
+        Recording.Status.REFUSED: _("The recording was not archived."),
+        Recording.Status.DELETED: _("The recording was deleted after the retention period."),
+    }
+    context: dict[str, object] = {"status": status, "message": messages[status],
+                                  "error": recording.error if recording else ""}
+    if status == Recording.Status.PENDING and call.recording_url:
+        context["pbx_url"] = call.recording_url
+    return context
+
+
+def log_listen(*, recording: Recording, user: AbstractBaseUser, kind: str,
+               client_address: str | None, now: datetime | None = None) -> bool:
+    """Write the audit row of a listen: every download, one play per user, recording and
+    30-minute slot (a browser sends many range requests per listen). True if written."""
+    now = now or timezone.now()
+    is_play = kind == RecordingListen.Kind.PLAY
+    slot = int(now.timestamp()) // LISTEN_SLOT_SECONDS if is_play else None
+    try:
+        with transaction.atomic():
+            RecordingListen.objects.create(
+                recording=recording, user=user, username=user.get_username(), at=now,
+                client_address=client_address, kind=kind, slot=slot,
+            )
+    except IntegrityError:  # this slot's play is logged already
+        return False
+    return True
