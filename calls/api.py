@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from calls.models import Agent, Call
+from calls.recordings import player_context
 from contacts.phones import normalize_phone
 
 
@@ -14,17 +15,37 @@ def filter_phone(queryset: QuerySet, field_name: str, value: str) -> QuerySet:
 
 class CallSerializer(serializers.ModelSerializer):
     agent = serializers.SlugRelatedField(slug_field="extension", read_only=True)
-    # Only an http(s) link leaves the CRM, even if something else reached the column.
-    record_link = serializers.CharField(source="recording_url", read_only=True)
+    record_link = serializers.SerializerMethodField()
+    recording = serializers.SerializerMethodField()
     contact_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Call
         fields = [
             "callid", "direction", "phone", "line_number", "status", "outcome", "duration",
-            "record_link", "agent", "contact", "contact_name", "started_at", "answered_at",
-            "ended_at",
+            "record_link", "recording", "agent", "contact", "contact_name", "started_at",
+            "answered_at", "ended_at",
         ]
+
+    def _player(self, call: Call) -> dict:
+        """What the requesting user may hear of the call (calls.recordings.player_context)."""
+        cache = self.context.setdefault("players", {})
+        if call.pk not in cache:
+            cache[call.pk] = player_context(call, self.context["request"].user)
+        return cache[call.pk]
+
+    def get_record_link(self, call: Call) -> str:
+        """The PBX's own (unauthenticated) link: only to who may listen, only http(s)."""
+        return call.recording_url if self._player(call) else ""
+
+    def get_recording(self, call: Call) -> dict | None:
+        """Our copy: its state, and where to play it (with byte ranges) once archived."""
+        player = self._player(call)
+        if not player:
+            return None
+        url = player.get("url")
+        request = self.context["request"]
+        return {"status": player["status"], "url": request.build_absolute_uri(url) if url else None}
 
     def get_contact_name(self, call: Call) -> str | None:
         return call.contact.display_name if call.contact else None
@@ -42,7 +63,9 @@ class CallFilter(django_filters.FilterSet):
 class CallViewSet(viewsets.ReadOnlyModelViewSet):
     """`GET /api/calls/`: the call log, newest first."""
 
-    queryset = Call.objects.select_related("agent", "contact").order_by("-started_at", "-id")
+    queryset = Call.objects.select_related("agent", "contact", "recording").order_by(
+        "-started_at", "-id"
+    )
     serializer_class = CallSerializer
     filterset_class = CallFilter
     lookup_field = "callid"

@@ -3,13 +3,13 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from calls import pbx
-from calls.models import Agent, Call
+from calls.models import Agent, Call, Recording
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.conftest import token_client
@@ -20,7 +20,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RECORDING = "https://vpbx18-dev/ui/msg_download/120/10019/f92H16GAUDE7R10EMOLYYw.mp3"
 CALL_FIELDS = {
     "callid", "direction", "phone", "line_number", "status", "outcome", "duration",
-    "record_link", "agent", "contact", "contact_name", "started_at", "answered_at", "ended_at",
+    "record_link", "recording", "agent", "contact", "contact_name", "started_at", "answered_at",
+    "ended_at",
 }
 
 
@@ -124,6 +125,29 @@ def test_unsafe_record_link_is_not_served(api):
     row = api.get("/api/calls/", {"callid": "E-evil"}).json()["results"][0]
 
     assert row["record_link"] == ""
+
+
+def test_the_api_plays_our_copy_once_archived(api):
+    incoming("R-1", "79201119613", minutes=30)
+    call = completed("R-1", "79201119613", minutes=31, ext="100")
+
+    pending = api.get("/api/calls/", {"callid": "R-1"}).json()["results"][0]
+    Recording.objects.filter(call=call).update(status="archived", content_type="audio/wav")
+    archived = api.get("/api/calls/", {"callid": "R-1"}).json()["results"][0]
+
+    assert pending["recording"] == {"status": "pending", "url": None}
+    assert archived["recording"] == {
+        "status": "archived", "url": f"http://testserver/recordings/{call.pk}/",
+    }
+
+
+def test_who_may_not_listen_gets_no_link_from_the_api(three_calls):
+    clerk = User.objects.create_user("clerk")
+    clerk.user_permissions.add(Permission.objects.get(codename="view_call"))
+
+    rows = token_client(clerk).get("/api/calls/").json()["results"]
+
+    assert rows and all(r["record_link"] == "" and r["recording"] is None for r in rows)
 
 
 def test_filter_by_callid(api, three_calls):
