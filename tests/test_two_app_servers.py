@@ -17,6 +17,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 
 from calls.models import Agent, Call, PbxRequest
 from contacts.services import save_contact
@@ -166,4 +167,9 @@ def test_calls_through_two_app_servers_on_one_database(tmp_path):
         f"two-{n}": "answered" if n % 3 else "missed" for n in range(2, 14)
     }
     assert PbxRequest.objects.exclude(outcome="accepted").count() == 0
-    assert PbxRequest.objects.count() == 4 + sum(4 if n % 3 else 3 for n in range(2, 14))
+    events = 3 + sum(3 if n % 3 else 2 for n in range(2, 14))
+    assert PbxRequest.objects.filter(cmd="event").count() == events  # never one lost
+    # A lookup answers even when its journal row cannot be written within 0.4 s (on SQLite,
+    # behind other servers' writes): the caller is waiting. Nearly always all 13 are kept.
+    lookups = PbxRequest.objects.filter(cmd="contact").count()
+    assert lookups == 13 or (connection.vendor == "sqlite" and lookups >= 11)
