@@ -249,7 +249,7 @@ def _answer_then_journal(
         handled = route.handler(command, entry=None, received_at=received_at)
     except Exception as exc:
         handled = _failure(route, command, exc)
-        if connection.connection is None:
+        if isinstance(exc, DatabaseError) and connection.connection is None:
             # The database could not even be reached (maybe after the connect timeout):
             # the waiting caller gets its answer now, not after a second attempt.
             logger.error("Could not journal a PBX request: the database is unreachable")
