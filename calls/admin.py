@@ -68,6 +68,25 @@ def search_by_phone(queryset: QuerySet, term: str, field: str) -> QuerySet | Non
     return queryset.filter(**{field: e164}) if e164 else None
 
 
+class PhoneSearchMixin:
+    """A list searched by a phone number typed in any format, shown in the readable form."""
+
+    phone_field = "phone"  # where the E.164 number is
+    phone_search_distinct = False  # True when the field is across a to-many relation
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found = search_by_phone(queryset, search_term, self.phone_field)
+        if found is not None:
+            return found, self.phone_search_distinct
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("client phone"), ordering="phone")
+    def phone_display(self, obj: object) -> str:
+        return format_phone(getattr(obj, "phone", ""))
+
+
 def recording_player(call: Call, user: object) -> SafeString:
     """The call's player for `user`: our archived copy, else what there is to say (and the
     PBX's link for who may listen), else a dash."""
@@ -278,7 +297,7 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CallAttempt)
-class CallAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallAttemptAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "extension", "phone_display", "result", "error", "call"]
     list_filter = ["result", "created_at"]
     search_fields = ["=extension", "=pbx_callid"]
@@ -296,18 +315,6 @@ class CallAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "place/", self.admin_site.admin_view(place_call_view), name="calls_place_call"
         )
         return [place, *super().get_urls()]
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found = search_by_phone(queryset, search_term, "phone")
-        if found is not None:
-            return found, False
-        return super().get_search_results(request, queryset, search_term)
-
-    @admin.display(description=_("client phone"), ordering="phone")
-    def phone_display(self, attempt: CallAttempt) -> str:
-        return format_phone(attempt.phone)
 
 
 class DefaultFilter(admin.SimpleListFilter):
@@ -380,7 +387,7 @@ class StateFilter(DefaultFilter):
 
 
 @admin.register(Callback)
-class CallbackAdmin(admin.ModelAdmin):
+class CallbackAdmin(PhoneSearchMixin, admin.ModelAdmin):
     """Callbacks owed to clients whose calls were missed; "mine and open" first, oldest first."""
 
     list_display = [
@@ -415,18 +422,6 @@ class CallbackAdmin(admin.ModelAdmin):
         self.message_user(
             request, _("Callbacks closed: %(count)d.") % {"count": closed}, messages.SUCCESS
         )
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found = search_by_phone(queryset, search_term, "phone")
-        if found is not None:
-            return found, False
-        return super().get_search_results(request, queryset, search_term)
-
-    @admin.display(description=_("client phone"), ordering="phone")
-    def phone_display(self, callback: Callback) -> str:
-        return format_phone(callback.phone)
 
     @admin.display(description=_("missed call"))
     def missed_call_link(self, callback: Callback) -> str:

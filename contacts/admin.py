@@ -7,7 +7,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from calls.admin import CappedCountPaginator, search_by_phone
+from calls.admin import CappedCountPaginator, PhoneSearchMixin
 from calls.clicktocall_admin import call_button, call_from_admin, can_place_calls
 from contacts.leads import complete_leads
 from contacts.models import Contact, ContactPhone
@@ -68,7 +68,9 @@ class ContactPhoneInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    phone_field = "phones__number"
+    phone_search_distinct = True  # a contact with two matching rows is one contact
     list_display = [
         "name", "company", "phone_list", "responsible", "email", "is_lead", "updated_at",
     ]
@@ -90,14 +92,6 @@ class ContactAdmin(admin.ModelAdmin):
             .select_related("responsible")
             .prefetch_related(Prefetch("phones", queryset=ContactPhone.objects.order_by("id")))
         )
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found = search_by_phone(queryset, search_term, "phones__number")
-        if found is not None:
-            return found, True
-        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("phone numbers"))
     def phone_list(self, contact: Contact) -> str:
