@@ -1,6 +1,5 @@
 """The admin of the call log, the agents and the PBX request journal, as a superuser sees it."""
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -10,6 +9,7 @@ from calls.models import Agent, Call, CallResult, PbxRequest, Recording
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
+from tests.html import link_targets, tags
 
 pytestmark = pytest.mark.django_db
 
@@ -18,33 +18,6 @@ RECORDING = "https://vpbx18-dev/ui/msg_download/120/10019/f92H16GAUDE7R10EMOLYYw
 CALLS = "/admin/calls/call/"
 JOURNAL = "/admin/calls/pbxrequest/"
 FORM = "application/x-www-form-urlencoded"
-
-
-class Tags(HTMLParser):
-    """Every start tag of a page with its attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {name: value or "" for name, value in attrs}))
-
-
-def tags(response, name: str) -> list[dict[str, str]]:  # noqa: ANN001
-    parser = Tags()
-    parser.feed(response.content.decode())
-    return [attrs for tag, attrs in parser.tags if tag == name]
-
-
-def link_targets(response) -> list[str]:  # noqa: ANN001
-    """Every URL the page would follow or load: href, src, action, formaction."""
-    parser = Tags()
-    parser.feed(response.content.decode())
-    return [
-        value for _, attrs in parser.tags for name, value in attrs.items()
-        if name in ("href", "src", "action", "formaction")
-    ]
 
 
 def shown(response) -> list[str]:  # noqa: ANN001

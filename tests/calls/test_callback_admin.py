@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from calls.models import Agent, Call, Callback
-from tests.calls.test_admin import tags
+from tests.html import tags
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from calls.models import Agent, Call, CallAttempt
 from calls.services import record_event
 from contacts.models import Contact
 from contacts.services import save_contact
-from tests.calls.test_admin import tags
+from tests.html import tags
 
 pytestmark = pytest.mark.django_db
 

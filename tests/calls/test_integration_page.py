@@ -1,6 +1,5 @@
 """The "PBX integration" admin page: the WebHook URL, the settings, the journal's last day."""
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -12,6 +11,7 @@ from django.utils.formats import date_format
 from calls.integration import MAX_PROBLEMS, RECENT, integration_status, public_address
 from calls.models import PbxRequest
 from tests.captures import CONTACT, INCOMING
+from tests.html import all_tags, tags
 
 pytestmark = pytest.mark.django_db
 
@@ -19,27 +19,6 @@ PAGE = "/admin/pbx-integration/"
 FORM = "application/x-www-form-urlencoded"
 WRONG_CODE = CONTACT.replace(b"10019", b"99999")
 NO_CODE = b"cmd=contact&phone=79201119613"
-
-
-class Tags(HTMLParser):
-    """Every start tag of a page with its attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {name: value or "" for name, value in attrs}))
-
-
-def all_tags(response) -> list[tuple[str, dict[str, str]]]:  # noqa: ANN001
-    parser = Tags()
-    parser.feed(response.content.decode())
-    return parser.tags
-
-
-def tags(response, name: str) -> list[dict[str, str]]:  # noqa: ANN001
-    return [attrs for tag, attrs in all_tags(response) if tag == name]
 
 
 def webhook(client: Client, body: bytes) -> int:

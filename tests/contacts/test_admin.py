@@ -4,6 +4,7 @@ import pytest
 from calls.models import Agent
 from contacts.models import Contact, ContactPhone
 from contacts.services import save_contact
+from tests.html import all_tags
 
 pytestmark = pytest.mark.django_db
 
@@ -191,20 +192,9 @@ def test_leads_are_filtered_and_completed(admin_client):
 
 
 def _inputs(page) -> list[dict[str, str]]:  # noqa: ANN001
-    from html.parser import HTMLParser
-
-    class Inputs(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.found: list[dict[str, str]] = []
-
-        def handle_starttag(self, tag: str, attrs: list) -> None:
-            if tag in ("input", "textarea", "select"):
-                self.found.append({k: v or "" for k, v in attrs})
-
-    parser = Inputs()
-    parser.feed(page.content.decode())
-    return [i for i in parser.found if i.get("name")]
+    """The page's named form fields (input, textarea, select) with their attributes."""
+    return [attrs for tag, attrs in all_tags(page)
+            if tag in ("input", "textarea", "select") and attrs.get("name")]
 
 
 def test_contact_list_counts_no_further_than_the_cap(admin_client, monkeypatch):
