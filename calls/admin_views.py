@@ -1,6 +1,4 @@
 """Admin pages of the calls app that are not a model's list (see EXTRA_PAGES in xvbcrm.admin)."""
-from django.apps import apps
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -8,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from calls.integration import integration_status
+from xvbcrm.admin import page_context
 
 
 def webhook_url(request: HttpRequest) -> str:
@@ -21,10 +20,7 @@ def pbx_integration(request: HttpRequest) -> TemplateResponse:
     if not request.user.has_perm("calls.view_pbxrequest"):
         raise PermissionDenied
     context = {
-        **admin.site.each_context(request),
-        "title": _("PBX integration"),
-        "app_label": "calls",
-        "app_name": apps.get_app_config("calls").verbose_name,
+        **page_context(request, app_label="calls", title=_("PBX integration")),
         "status": integration_status(webhook_url=webhook_url(request)),
     }
     return TemplateResponse(request, "admin/calls/pbx_integration.html", context)

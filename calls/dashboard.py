@@ -44,13 +44,11 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.timesince import timesince
 
+from calls.callbacks import MISSED
 from calls.models import Agent, Call, Callback, CallDayStat, CallHourStat, CallStatDay
 
 PERIODS = (7, 30, 90, 365)  # days, selectable on the page
 DEFAULT_PERIOD = 30
-# Incoming calls nobody talked on (the chart's "missed").
-MISSED_OUTCOMES = (Call.Outcome.MISSED, Call.Outcome.NO_ANSWER, Call.Outcome.BUSY)
-IS_MISSED = Q(direction=Call.Direction.IN, outcome__in=MISSED_OUTCOMES)
 IS_ANSWERED = Q(outcome=Call.Outcome.ANSWERED)
 
 
@@ -245,7 +243,7 @@ def offset_changes(start: datetime, end: datetime) -> list[tuple[datetime, int]]
     return changes
 
 
-IS_INCOMING = Q(direction=Call.Direction.IN) & ~IS_MISSED
+IS_INCOMING = Q(direction=Call.Direction.IN) & ~MISSED  # answered or not, missed excepted
 IS_OUTGOING = Q(direction=Call.Direction.OUT)
 ROLLUP_BATCH_DAYS = 31  # past days counted per query and per transaction
 ROLLUP_ATTEMPTS = 3  # rounds of rolling up when concurrent views roll up the same days
@@ -311,7 +309,7 @@ def _counted(period: Period, calls: QuerySet[Call]) -> QuerySet:
             calls=Count("id"),
             incoming=Count("id", filter=IS_INCOMING),
             outgoing=Count("id", filter=IS_OUTGOING),
-            missed=Count("id", filter=IS_MISSED),
+            missed=Count("id", filter=MISSED),
             answered=Count("id", filter=IS_ANSWERED),
             talked=Count("duration", filter=IS_ANSWERED),
             talk_seconds=Sum("duration", filter=IS_ANSWERED),

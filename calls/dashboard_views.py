@@ -4,7 +4,6 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from urllib.parse import urlencode
 
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from calls import dashboard as figures
 from calls.models import Call
 from contacts.phones import format_phone
+from xvbcrm.admin import page_context
 
 PERMISSION = "calls.view_call"
 PERIOD_PARAM = "days"
@@ -35,10 +35,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     days = figures.parse_period(request.GET.get(PERIOD_PARAM))
     board = figures.dashboard(days=days)
     context = {
-        **admin.site.each_context(request),
-        "title": gettext_lazy("Calls dashboard"),
-        "app_label": "calls",
-        "app_name": apps.get_app_config("calls").verbose_name,
+        **page_context(request, app_label="calls", title=gettext_lazy("Calls dashboard")),
         "board": board,
         "daily": figures.daily_chart(board.days),
         "heat": figures.heat_map(board.hours),

@@ -2,6 +2,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
@@ -72,6 +73,17 @@ class CrmAdminSite(admin.AdminSite):
                 if app["app_label"] == page.app_label:
                     app["models"].insert(0, _page_entry(page))
         return apps
+
+
+def page_context(request: HttpRequest, *, app_label: str, title: str | Promise) -> dict:
+    """What an extra page's template needs around its own content: the admin's chrome
+    (header, sidebar) and the breadcrumbs Home › app › title."""
+    return {
+        **admin.site.each_context(request),
+        "title": title,
+        "app_label": app_label,
+        "app_name": apps.get_app_config(app_label).verbose_name,
+    }
 
 
 def _page_entry(page: ExtraPage) -> dict:
