@@ -104,8 +104,8 @@ def _fill_answer(entry: PbxRequest, handled: "Handled") -> list[str]:
     """Set how the request ended on its journal row; the names of the fields set."""
     entry.outcome = handled.outcome
     entry.response_status = handled.status
-    entry.response_body = json.dumps(handled.payload, ensure_ascii=False)
-    entry.error = handled.error
+    entry.response_body = _escape_nul(json.dumps(handled.payload, ensure_ascii=False))
+    entry.error = _escape_nul(handled.error)
     entry.call = handled.call
     entry.processed_at = timezone.now()
     fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
