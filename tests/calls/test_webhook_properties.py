@@ -138,7 +138,9 @@ charsets = st.one_of(
     st.sampled_from(["utf-8", "UTF-8", "utf8", "windows-1251", "cp1251", "koi8-r", "latin-1",
                      "iso-8859-1", "us-ascii", '"utf-8"', "utf-7", "unicode_escape", "utf-16",
                      "x-nonsense", "", "rot13", "idna", "punycode"]),
-    st.text(max_size=20),
+    # No NUL: Django itself answers 500 for a Content-Type charset with NUL, before any
+    # view (django/http/request.py codecs.lookup); known, left open in issue 5's note.
+    st.text(max_size=20).filter(lambda charset: "\x00" not in charset),
 )
 CHARSET_OF = {"utf-8": "utf-8", "cp1251": "windows-1251", "koi8-r": "koi8-r",
               "latin-1": "latin-1"}
