@@ -1,10 +1,10 @@
 """Routing policy of the caller lookup, and handing its decision on to the call it preceded."""
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -14,6 +14,7 @@ from calls.models import Call, PbxRequest, RouteReason
 from contacts.models import display_name
 from contacts.phones import normalize_phone
 from contacts.services import caller_row
+from xvbcrm.db import CompiledQuery
 
 # A lookup belongs to the INCOMING received at most this long after it ...
 LOOKUP_WINDOW = timedelta(minutes=2)
@@ -74,17 +75,26 @@ def _last_talk_note(talk: LastTalk) -> str:
     return _("last talked with %(extension)s on %(date)s") % values
 
 
-def last_talk(e164: str, *, since: datetime) -> LastTalk | None:
-    """The newest answered call with this number since `since`: one probe of call_phone_started."""
-    row = (
-        Call.objects.filter(phone=e164, started_at__gte=since, agent__isnull=False)
+def _last_talk_query(number: str, since: datetime) -> QuerySet[Call]:
+    return (
+        Call.objects.filter(phone=number, started_at__gte=since, agent__isnull=False)
         .filter(TALKED)
         .order_by("-started_at")
         .values_list(
             "agent_id", "agent__extension", "agent__is_active", "agent__is_away", "started_at"
-        )
-        .first()
+        )[:1]
     )
+
+
+# Compiled once: the lookup's second query, for unknown callers and unavailable responsibles.
+_LAST_TALK = CompiledQuery(
+    _last_talk_query, number="+0", since=datetime(2000, 1, 2, 3, 4, 5, 6789, tzinfo=UTC)
+)
+
+
+def last_talk(e164: str, *, since: datetime) -> LastTalk | None:
+    """The newest answered call with this number since `since`: one probe of call_phone_started."""
+    row = _LAST_TALK.fetch_one(number=e164, since=since)
     if row is None:
         return None
     *agent, started_at = row

@@ -20,6 +20,7 @@ from calls.models import Call, PbxRequest
 from calls.routing import Routing, route_lookup
 from calls.services import record_event
 from contacts.phones import normalize_phone
+from xvbcrm.db import insert_row
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +91,12 @@ def _open_journal(
         body=text,
         **_summary(text),
     )
-    if handled is not None:
-        _fill_answer(entry, handled)
     try:
-        entry.save()
+        if handled is None:
+            entry.save()  # its id is needed: the event's rows and the answer refer to it
+        else:
+            _fill_answer(entry, handled)
+            insert_row(entry)  # written once, never read back in this request
     except DatabaseError:
         logger.exception("Could not journal a PBX request")
         return None

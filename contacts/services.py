@@ -1,13 +1,13 @@
 """Contact reads and writes: the caller lookup, saving a contact with its numbers."""
-import functools
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 
 from calls.models import Agent
 from contacts.models import Contact, ContactPhone, display_name
+from xvbcrm.db import CompiledQuery
 
 # Which contact a number belongs to when several have it: a real contact before a lead the
 # CRM made, then the one entered first, so the answer is the same on every call.
@@ -60,24 +60,15 @@ _CALLER_COLUMNS = (
 )
 
 
-@functools.cache
-def _caller_sql(vendor: str) -> str:
-    """The lookup's query as the ORM writes it, compiled once per process (and vendor).
-
-    Compiling it is most of a lookup's Python time; only the number changes between calls.
-    """
-    query = _owners_of("").values_list(*_CALLER_COLUMNS)[:1].query
-    sql, params = query.get_compiler(connection=connection).as_sql()
-    if list(params) != [""]:  # the number must be the query's only parameter
-        raise RuntimeError(f"unexpected lookup query parameters: {params!r}")
-    return sql
+# The lookup's query, compiled once (compiling it was most of a lookup's Python time).
+_CALLER = CompiledQuery(
+    lambda number: _owners_of(number).values_list(*_CALLER_COLUMNS)[:1], number="+0"
+)
 
 
 def caller_row(e164: str) -> CallerRow | None:
     """The first contact owning a number with its responsible agent's state (hot path)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_caller_sql(connection.vendor), [e164])
-        row = cursor.fetchone()
+    row = _CALLER.fetch_one(number=e164)
     return CallerRow(*row) if row else None
 
 

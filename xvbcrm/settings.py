@@ -134,9 +134,17 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)  # seconds
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that needs no round trip (xvbcrm/postgresql).
+    DATABASES["default"]["ENGINE"] = "xvbcrm.postgresql"
     # An unreachable server fails fast instead of holding a waiting caller for minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2)
+    )
+    # The caller lookup's few queries (xvbcrm/db.py) are prepared statements, planned once per
+    # connection; Django's own queries are not (they bind on the client). Off for a pooler
+    # that cannot carry prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "prepare_threshold", 0 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent webhooks on SQLite: WAL lets readers run beside the writer, IMMEDIATE takes

@@ -1,0 +1,84 @@
+"""xvbcrm/db.py: the lookup's queries compiled once (prepared on PostgreSQL); one-statement
+inserts."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from calls.models import Agent, Call, PbxRequest
+from calls.routing import route_lookup
+from contacts.services import save_contact
+from xvbcrm.db import CompiledQuery, insert_row
+
+pytestmark = pytest.mark.django_db
+
+AGENT = CompiledQuery(
+    lambda extension, since: Agent.objects.filter(extension=extension, away_since__gte=since)
+    .values_list("extension", "is_active", "is_away", "away_since")[:1],
+    extension="sample",
+    since=datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC),
+)
+
+
+def test_runs_with_new_values_and_converts_them_as_the_orm_does():
+    away_since = timezone.now() - timedelta(hours=1)
+    Agent.objects.create(extension="100", name="Вася", is_away=True, away_since=away_since)
+    Agent.objects.create(extension="101", name="Петя")
+
+    row = AGENT.fetch_one(extension="100", since=away_since - timedelta(minutes=1))
+
+    assert row == ("100", True, True, away_since)
+    assert [type(value) for value in row[1:3]] == [bool, bool]  # SQLite stores 1 and 0
+    assert AGENT.fetch_one(extension="100", since=away_since + timedelta(minutes=1)) is None
+    assert AGENT.fetch_one(extension="101", since=away_since) is None
+
+
+def test_a_sample_that_is_not_exactly_one_parameter_fails_loudly():
+    twice = CompiledQuery(
+        lambda value: Agent.objects.filter(extension=value, name=value).values_list("id")[:1],
+        value="sample",
+    )
+
+    with pytest.raises(RuntimeError, match="is not one parameter"):
+        twice.fetch_one(value="100")
+
+
+def test_insert_row_stores_every_field_in_one_statement(django_assert_num_queries):
+    agent = Agent.objects.create(extension="100", name="Вася")
+    call = Call.objects.create(callid="c-1", direction="in", phone="+79201119613",
+                               started_at=timezone.now())
+    received = timezone.now()
+    entry = PbxRequest(
+        received_at=received, remote_addr="::1", method="POST",
+        headers={"HTTP_USER_AGENT": "АТС"}, body="cmd=contact&phone=79201119613",
+        cmd="contact", phone="79201119613", outcome=PbxRequest.Outcome.ACCEPTED,
+        response_status=200, response_body='{"contact_name": "Вася"}', call=call,
+        processed_at=received, routed_to=agent, route_reason="responsible", route_note="ok",
+    )
+
+    with django_assert_num_queries(1):
+        insert_row(entry)
+
+    assert entry.pk is None
+    stored = PbxRequest.objects.get()
+    for field in PbxRequest._meta.concrete_fields:
+        if not field.primary_key:
+            assert getattr(stored, field.attname) == getattr(entry, field.attname), field.name
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_lookup_runs_prepared_statements_on_postgresql():
+    agent = Agent.objects.create(extension="100", name="Вася")
+    save_contact(name="Вася", responsible=agent, phones=["+79201119613"])
+
+    answer = {"contact_name": "Вася", "responsible": "100"}
+    for _ in range(2):
+        assert route_lookup("+79201119613").payload == answer
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%contacts_contactphone%"],
+        )
+        assert cursor.fetchone() == (1,)

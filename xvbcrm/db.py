@@ -1,0 +1,115 @@
+"""The caller lookup's queries, compiled once and, on PostgreSQL, prepared once per connection.
+
+A waiting caller pays for every query the lookup runs. The ORM spends more time writing a
+query than SQLite spends running it, and PostgreSQL plans a statement sent with its values
+inlined (Django's default client-side binding) on every call. Here a QuerySet is compiled to
+SQL once per process, run with new values each time, and on PostgreSQL sent with server-side
+binding as a prepared statement (`DB_PREPARED_STATEMENTS`), planned once per connection.
+Queries still go through Django's cursor wrapper: connection handling, health checks,
+`execute_wrapper` and query logging see them as any other query.
+"""
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model, QuerySet
+
+
+def _cursor():
+    """Django's cursor; on PostgreSQL over a server-binding psycopg cursor (preparable)."""
+    cursor = connection.cursor()  # connects and health-checks as Django does
+    if connection.vendor != "postgresql":
+        return cursor
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    cursor.close()
+    raw = ServerBindingCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+def _adapt(value: Any) -> Any:
+    """A value as the ORM passes it to the driver (datetimes are the only type that differs)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+class CompiledQuery:
+    """A QuerySet compiled once per process and database vendor, run with new values.
+
+    `build(**samples)` makes the QuerySet; every sample value must appear among the compiled
+    query's parameters exactly once, and nowhere else, so that its place can be found and
+    refilled with the value of each run. Anything else fails at the first run, loudly.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], **samples: Any) -> None:
+        self.build = build
+        self.samples = samples
+
+    @functools.cache  # noqa: B019 -- one per query object and vendor, for the process's life
+    def _compiled(self, vendor: str) -> tuple[str, tuple[Any, ...], dict[str, int], list]:
+        compiler = self.build(**self.samples).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        params = tuple(params)
+        columns = [expression for expression, _, _ in compiler.select]
+        slots = {}
+        for name, sample in self.samples.items():
+            places = [i for i, param in enumerate(params) if param == _adapt(sample)]
+            if len(places) != 1:
+                raise RuntimeError(f"{name}={sample!r} is not one parameter of: {sql} {params}")
+            slots[name] = places[0]
+        return sql, params, slots, columns
+
+    def fetch_one(self, **values: Any) -> tuple | None:
+        """The first row of the query run with these values (the samples' names), its values
+        converted as the ORM converts them (SQLite's booleans and datetimes, say)."""
+        sql, params, slots, columns = self._compiled(connection.vendor)
+        filled = list(params)
+        for name, place in slots.items():
+            filled[place] = _adapt(values[name])
+        with _cursor() as cursor:
+            cursor.execute(sql, filled)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return tuple(_convert(value, column) for value, column in zip(row, columns, strict=True))
+
+
+def _convert(value: Any, column: Any) -> Any:
+    """What the ORM's database converters make of a raw column value."""
+    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        value = convert(value, column, connection)
+    return value
+
+
+@functools.cache
+def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple]:
+    """`INSERT INTO table (every column but the automatic id) VALUES (...)` and its fields."""
+    fields = tuple(
+        field for field in model._meta.concrete_fields
+        if not (field.primary_key and field.db_returning)
+    )
+    if any(hasattr(field, "get_placeholder") for field in fields):
+        raise RuntimeError(f"{model.__name__} has a field with its own SQL placeholder")
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values})", fields
+
+
+def insert_row(instance: Model) -> None:
+    """Store a new row in one statement, without reading its id back (it stays None).
+
+    For rows written once and never touched again in the request: no signals are sent.
+    """
+    sql, fields = _insert_sql(type(instance), connection.vendor)
+    database = connections[DEFAULT_DB_ALIAS]  # the thread's own, not the `connection` proxy
+    params: Sequence[Any] = [
+        field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields
+    ]
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
