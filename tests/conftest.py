@@ -4,11 +4,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import django.test.client
 import pytest
 from django.contrib.auth.models import User
+from django.core.handlers.wsgi import WSGIHandler
 from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from xvbcrm import wsgi_guard
 
 ACCESS_CODE = "10019"  # the code in the vendor's captures
 
@@ -22,6 +26,19 @@ def chromium() -> str:
     if path is None:
         pytest.skip("no chromium found: `apt-get install chromium` (.ci/run does) or set CHROMIUM")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def guarded_requests() -> None:
+    """Django's test client and live server build their requests as xvbcrm.wsgi does, with
+    xvbcrm.wsgi_guard (a Content-Type Django cannot parse reaches the view, not a 500).
+
+    Every WSGIHandler in this process then does; tests/calls/test_webhook_content_type.py
+    checks that xvbcrm.wsgi serves the guard by itself."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(django.test.client, "WSGIRequest", wsgi_guard.WSGIRequest)
+        patch.setattr(WSGIHandler, "request_class", wsgi_guard.WSGIRequest)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -73,7 +73,7 @@ def app_server(log: Path) -> Iterator[str]:
             try:
                 if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still booting
                 pass
             assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()

@@ -1,8 +1,13 @@
 """WSGI entry point: `gunicorn xvbcrm.wsgi`."""
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from xvbcrm.wsgi_guard import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xvbcrm.settings")
 
-application = get_wsgi_application()
+# django.core.wsgi.get_wsgi_application(), with a handler whose requests survive a
+# Content-Type Django cannot parse (see wsgi_guard).
+django.setup(set_prefix=False)
+application = WSGIHandler()
