@@ -44,6 +44,11 @@ def test_a_sample_that_is_not_exactly_one_parameter_fails_loudly():
         twice.fetch_one(value="100")
 
 
+def test_a_naive_datetime_is_refused_rather_than_read_in_the_wrong_zone():
+    with pytest.raises(ValueError, match="naive datetime"):
+        AGENT.fetch_one(extension="100", since=datetime(2026, 11, 26, 10, 0))
+
+
 def test_insert_row_stores_every_field_in_one_statement(django_assert_num_queries):
     agent = Agent.objects.create(extension="100", name="Вася")
     call = Call.objects.create(callid="c-1", direction="in", phone="+79201119613",
@@ -82,3 +87,34 @@ def test_the_lookup_runs_prepared_statements_on_postgresql():
             ["%contacts_contactphone%"],
         )
         assert cursor.fetchone() == (1,)
+
+
+@pytest.fixture
+def widened_extension():
+    """A migration run while app servers keep their connections: calls_agent.extension's type
+    changes under a prepared lookup; the column is put back afterwards."""
+    length = Agent._meta.get_field("extension").max_length
+    other = connection.copy()
+
+    def alter(new_length: int) -> None:
+        with other.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE calls_agent ALTER COLUMN extension TYPE varchar({new_length})"
+            )
+
+    yield lambda: alter(length + 1)
+    alter(length)
+    other.close()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_the_lookup_survives_a_migration_that_changed_what_it_reads(widened_extension):
+    agent = Agent.objects.create(extension="100", name="Вася")
+    save_contact(name="Вася", responsible=agent, phones=["+79201119613"])
+    answer = {"contact_name": "Вася", "responsible": "100"}
+    assert route_lookup("+79201119613").payload == answer  # prepared on this connection
+
+    widened_extension()
+
+    assert route_lookup("+79201119613").payload == answer

@@ -15,6 +15,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLData
 from calls.models import Agent, PbxRequest
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE
+from xvbcrm.postgresql.base import QUIET_FOR
 
 pytestmark = [
     pytest.mark.skipif("connection.vendor != 'postgresql'"),
@@ -41,12 +42,34 @@ def other():
     wrapper.close()
 
 
-def test_an_idle_healthy_connection_is_usable_without_asking_the_server(other):
+def test_a_healthy_connection_used_moments_ago_is_usable_without_asking_the_server(other):
+    other.cursor().close()
+
     with mock.patch.object(PostgreSQLDatabaseWrapper, "is_usable", side_effect=AssertionError):
         assert other.is_usable()
 
 
+def test_a_connection_unused_for_a_while_is_asked(other):
+    """A peer gone without a word (a crashed host) leaves a quiet socket: ask the server."""
+    other.cursor().close()
+    other.used_at -= QUIET_FOR
+
+    with mock.patch.object(PostgreSQLDatabaseWrapper, "is_usable", return_value=False) as asked:
+        assert not other.is_usable()
+    asked.assert_called_once()
+
+
+def test_a_connection_with_an_error_since_is_asked(other):
+    other.cursor().close()
+    other.errors_occurred = True
+
+    with mock.patch.object(PostgreSQLDatabaseWrapper, "is_usable", return_value=False) as asked:
+        assert not other.is_usable()
+    asked.assert_called_once()
+
+
 def test_a_connection_the_server_ended_is_not_usable(other):
+    other.cursor().close()  # used moments ago: only its socket tells
     assert end_other_sessions() >= 1
     time.sleep(0.2)  # the server's goodbye reaches the socket
 

@@ -13,8 +13,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections
 from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+# PostgreSQL's feature_not_supported: here, a prepared statement whose result type changed.
+STALE_PLAN = "0A000"
 
 
 def _cursor():
@@ -34,8 +39,30 @@ def _cursor():
 def _adapt(value: Any) -> Any:
     """A value as the ORM passes it to the driver (datetimes are the only type that differs)."""
     if isinstance(value, datetime):
+        if settings.USE_TZ and timezone.is_naive(value):
+            raise ValueError(f"a naive datetime in a compiled query: {value!r}")
         return connection.ops.adapt_datetimefield_value(value)
     return value
+
+
+def _execute(sql: str, params: Sequence[Any]) -> tuple | None:
+    """Run a statement; its first row if it returns rows.
+
+    A prepared statement outlives a migration that changed a column it returns, and
+    PostgreSQL then refuses it ("cached plan must not change result type") on that kept
+    connection until it closes: the connection is replaced and the statement run once more.
+    """
+    for attempt in (1, 2):
+        try:
+            with _cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone() if cursor.description else None
+        except NotSupportedError as exc:
+            stale = getattr(exc.__cause__, "sqlstate", None) == STALE_PLAN
+            if attempt == 2 or not stale or connection.in_atomic_block:
+                raise
+            connection.close()
+    raise AssertionError("unreachable")
 
 
 class CompiledQuery:
@@ -71,9 +98,7 @@ class CompiledQuery:
         filled = list(params)
         for name, place in slots.items():
             filled[place] = _adapt(values[name])
-        with _cursor() as cursor:
-            cursor.execute(sql, filled)
-            row = cursor.fetchone()
+        row = _execute(sql, filled)
         if row is None:
             return None
         return tuple(_convert(value, column) for value, column in zip(row, columns, strict=True))
@@ -111,5 +136,4 @@ def insert_row(instance: Model) -> None:
     params: Sequence[Any] = [
         field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields
     ]
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
+    _execute(sql, params)

@@ -141,10 +141,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2)
     )
     # The caller lookup's few queries (xvbcrm/db.py) are prepared statements, planned once per
-    # connection; Django's own queries are not (they bind on the client). Off for a pooler
-    # that cannot carry prepared statements (PgBouncer before 1.21 in transaction mode).
+    # kept connection; Django's own queries are not (they bind on the client). Off for a
+    # pooler that cannot carry them, and pointless when connections are not kept.
+    _prepare = env.bool("DB_PREPARED_STATEMENTS", default=True)
     DATABASES["default"]["OPTIONS"].setdefault(
-        "prepare_threshold", 0 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None
+        "prepare_threshold", 0 if _prepare and DATABASES["default"]["CONN_MAX_AGE"] else None
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent webhooks on SQLite: WAL lets readers run beside the writer, IMMEDIATE takes
