@@ -1,0 +1,98 @@
+"""The caller lookup's own cost per request, in-process: no network, no client, no gunicorn.
+
+Drives Django's WSGI handler (the project's settings and middleware, debug off) directly
+with the PBX's request and, in the same run, with the constant JSON view that `make bench`
+uses as its baseline, and prints microseconds per request of each. Profiling aid: what
+the lookup costs beyond the floor every request pays, on an existing database.
+
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/xvb_inproc   # or sqlite:///...
+    python manage.py migrate
+    DJANGO_SETTINGS_MODULE=xvbcrm.settings python benchmarks/bench_seed.py agents
+    DJANGO_SETTINGS_MODULE=xvbcrm.settings python benchmarks/bench_seed.py csv /tmp/c.csv 0 10000
+    python manage.py import_contacts /tmp/c.csv
+    python benchmarks/inprocess.py --contacts 10000
+"""
+import argparse
+import io
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+ACCESS_CODE = "bench-inprocess"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=10_000,
+                        help="contacts 0..N-1 seeded by bench_seed.py (default 10 000)")
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="bench_settings", DJANGO_DEBUG="false", LOG_LEVEL="WARNING",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="false",
+        PBX_ACCESS_CODE=ACCESS_CODE,
+    )
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-inprocess-" + "x" * 40)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from lookup import UNKNOWN_PREFIX, contact_digits
+
+    from xvbcrm.wsgi import application
+
+    rng = random.Random(2024)
+
+    def environ(method: str, path: str, body: bytes = b"") -> dict:
+        return {
+            "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded" if body else "",
+            "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False,
+            "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        }
+
+    def constant() -> dict:
+        return environ("GET", "/bench/constant/")
+
+    def lookup() -> dict:
+        if rng.random() < 0.9:
+            digits = rng.choice(contact_digits(rng.randrange(args.contacts)))
+        else:
+            digits = f"{UNKNOWN_PREFIX}{rng.randrange(10**7):07d}"
+        body = f"access_code={ACCESS_CODE}&cmd=contact&phone={digits}".encode()
+        return environ("POST", "/crm-api", body)
+
+    def serve(make: callable) -> float:
+        statuses = []
+        started = time.perf_counter()
+        for _ in range(args.requests):
+            response = application(make(), lambda status, headers: statuses.append(status))
+            b"".join(response)
+            response.close()
+        seconds = (time.perf_counter() - started) / args.requests
+        if set(statuses) != {"200 OK"}:
+            raise SystemExit(f"unexpected answers: {sorted(set(statuses))}")
+        return seconds
+
+    for make in (constant, lookup):  # warm up: imports, connection, prepared statements
+        args.requests, wanted = 300, args.requests
+        serve(make)
+        args.requests = wanted
+    base, cost = serve(constant), serve(lookup)
+    print(f"# {connection.vendor}, {args.contacts} contacts, {args.requests} requests each, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"constant view  {base * 1e6:8.0f} us/request")
+    print(f"caller lookup  {cost * 1e6:8.0f} us/request  ({cost / base:.1f} x the constant view)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
