@@ -1,9 +1,13 @@
 """`manage.py import_contacts`: CSV files as Excel writes them, re-imported without duplicates."""
 import io
+import os
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from calls.models import Agent
 from contacts import importer
@@ -320,3 +324,191 @@ def test_progress_reports_rows_and_bytes_after_each_batch():
     import_contacts(io.BytesIO(data), batch_size=2, progress=lambda *r: reports.append(r))
     assert [rows for _, rows in reports] == [2, 4, 5]
     assert reports[-1][0] == len(data)
+
+
+# --- big files: read ahead in a child process; on PostgreSQL, written by threads ------------
+
+# Rows whose numbers and names land on contacts of earlier batches (batch size 1 to 3), on a
+# contact stored before, and a bad row: every way a batch depends on the ones before it.
+MERGES = HEADER + (
+    "Ivan;;9201110001;101;\r\n"
+    "Ivan;Romashka;9201110001, 9201110002;;ivan@example.ru\r\n"
+    "Petr;;9201110003;102;\r\n"
+    "Petr Jr;;9201110002, 9201110003;;\r\n"
+    "Anna;Lutik;;;\r\n"
+    "Anna;Lutik;;103;anna@example.ru\r\n"
+    "Stored One;Stored Co;9201119613;;\r\n"
+    ";Romashka;9201110004;;\r\n"
+    "Bad;;12;;\r\n"
+    "Petr Jr;;9201110005, 9201110001;104;\r\n"
+    "Petr;;9201110003;;\r\n"
+    "Anna;Lutik;9201110006;;\r\n"
+)
+
+
+def snapshot() -> list[tuple]:
+    """Every contact with its agent's extension and its numbers, without ids, sorted."""
+    contacts = Contact.objects.select_related("responsible").prefetch_related("phones")
+    return sorted(
+        (
+            c.name, c.company, c.email, c.responsible.extension if c.responsible else "",
+            tuple(phone.number for phone in c.phones.all()),
+        )
+        for c in contacts
+    )
+
+
+def import_in_turn(data: str, batch_size: int) -> tuple[importer.ImportSummary, list[tuple]]:
+    """Import inside a transaction (so batch after batch, on this connection), rolled back."""
+    with transaction.atomic():
+        summary = import_contacts(io.BytesIO(data.encode()), batch_size=batch_size)
+        landed = snapshot()
+        transaction.set_rollback(True)
+    return summary, landed
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 500])
+def test_batches_land_alike_written_in_turn_or_by_threads(batch_size):
+    save_contact(name="Stored", phones=["+79201119613"])
+    in_turn, expected = import_in_turn(MERGES, batch_size)
+
+    summary = import_contacts(io.BytesIO(MERGES.encode()), batch_size=batch_size)
+
+    assert snapshot() == expected
+    assert (summary.created, summary.updated, summary.skipped, summary.errors) == (
+        in_turn.created, in_turn.updated, in_turn.skipped, in_turn.errors,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_written_by_threads_merge_as_one_by_one(csv_file):
+    save_contact(name="Stored", phones=["+79201119613"])
+
+    out, err = run(csv_file(MERGES))
+
+    assert "created 5, updated 6, skipped 1" in out
+    assert err == "line 10: '12' is not a phone number, skipped\n"
+    assert snapshot() == [
+        ("Anna", "Lutik", "", "", ("+79201110006",)),  # a number: not matched by name
+        ("Anna", "Lutik", "anna@example.ru", "103", ()),
+        ("Petr", "", "", "102", ("+79201110003",)),
+        # Ivan: renamed by the rows with his numbers, last by Petr's, which he took over.
+        ("Petr", "Romashka", "ivan@example.ru", "104",
+         ("+79201110001", "+79201110002", "+79201110003", "+79201110005")),
+        ("Romashka", "Romashka", "", "", ("+79201110004",)),
+        ("Stored One", "Stored Co", "", "", ("+79201119613",)),
+    ]
+
+
+names = st.sampled_from(["Ivan", "Petr", "Anna", ""])
+companies = st.sampled_from(["", "Romashka", "Lutik"])
+numbers = st.lists(st.sampled_from([f"92011100{n:02d}" for n in range(6)]), max_size=3)
+extensions = st.sampled_from(["", "101", "102"])
+emails = st.sampled_from(["", "a@example.ru", "b@example.ru"])
+csv_rows = st.lists(st.tuples(names, companies, numbers, extensions, emails), max_size=12)
+
+
+@pytest.mark.django_db(transaction=True)
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=csv_rows, batch_size=st.integers(1, 4))
+def test_any_rows_land_alike_written_in_turn_or_by_threads(rows, batch_size):
+    data = HEADER + "".join(
+        f"{name};{company};{', '.join(phones)};{ext};{email}\r\n"
+        for name, company, phones, ext, email in rows
+    )
+    in_turn, expected = import_in_turn(data, batch_size)
+    try:
+        summary = import_contacts(io.BytesIO(data.encode()), batch_size=batch_size)
+
+        assert snapshot() == expected
+        assert (summary.created, summary.updated, summary.errors) == (
+            in_turn.created, in_turn.updated, in_turn.errors,
+        )
+    finally:
+        Contact.objects.all().delete()
+        Agent.objects.all().delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_batch_stops_the_import_and_later_batches_are_not_kept(monkeypatch):
+    insert_contacts = importer._insert_contacts
+
+    def failing_on_client_1(cursor, drafts, now):  # noqa: ANN001, ANN202
+        if drafts and drafts[0].name == "Client 1":
+            raise RuntimeError("disk full")
+        insert_contacts(cursor, drafts, now)
+
+    monkeypatch.setattr(importer, "_insert_contacts", failing_on_client_1)
+    data = HEADER + "".join(f"Client {n};;+7 920 000-00-{n:02d};;\r\n" for n in range(6))
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_contacts(io.BytesIO(data.encode()), batch_size=1)
+
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Client 0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_of_batches_written_by_threads_comes_in_order():
+    data = (HEADER + "".join(f"Клиент {n};;+7 920 000-00-{n:02d};;\r\n" for n in range(5)))
+    data = data.encode()
+    reports: list[tuple[int, int]] = []
+    import_contacts(io.BytesIO(data), batch_size=2, progress=lambda *r: reports.append(r))
+    assert [rows for _, rows in reports] == [2, 4, 5]
+    assert reports[-1][0] == len(data)
+
+
+@pytest.mark.parametrize("batch_size", [1, 500])
+def test_rows_read_ahead_land_as_rows_read_in_turn(batch_size):
+    in_turn, expected = import_in_turn(MERGES, batch_size)
+
+    summary = import_contacts(io.BytesIO(MERGES.encode()), batch_size=batch_size, read_ahead=True)
+
+    assert snapshot() == expected
+    assert (summary.created, summary.updated, summary.errors) == (
+        in_turn.created, in_turn.updated, in_turn.errors,
+    )
+
+
+def test_bad_rows_read_ahead_keep_their_line_numbers():
+    data = HEADER + 'Ivan;"Romashka\r\nbranch 2";9201119613;;\r\nBad;;12;;\r\n' + ";;13;;\r\n" * 3
+
+    summary = import_contacts(io.BytesIO(data.encode()), batch_size=2, read_ahead=True)
+
+    assert summary.errors == [RowError(n, f"'{12 + (n > 4)}' is not a phone number")
+                              for n in range(4, 8)]
+    assert summary.created == 1
+
+
+def test_an_error_while_reading_ahead_is_raised_here(monkeypatch):
+    def broken(*args):  # noqa: ANN002, ANN202
+        raise LookupError("broken")
+
+    monkeypatch.setattr(importer, "_parse_cells", broken)
+
+    with pytest.raises(LookupError, match="broken"):
+        import_contacts(io.BytesIO(ENGLISH_UTF8.encode()), read_ahead=True)
+
+
+def test_a_reader_process_that_dies_is_an_import_error(monkeypatch):
+    monkeypatch.setattr(importer, "_parse_cells", lambda *args: os._exit(3))
+
+    with pytest.raises(importer.ContactImportError, match="exit code 3"):
+        import_contacts(io.BytesIO(ENGLISH_UTF8.encode()), read_ahead=True)
+
+
+@pytest.mark.parametrize(
+    ("cell", "phones"),
+    [
+        ("", ()),
+        ("  ", ()),
+        (" 9201119613 ", ("+79201119613",)),
+        ("9201119613;; 8 920 111 96 13,\n9204445566", ("+79201119613", "+79204445566")),
+        (" ; ", ()),
+        ("12", "'12' is not a phone number"),
+        ("9201119613, 12", "'12' is not a phone number"),
+    ],
+)
+def test_a_phones_cell_holds_any_number_of_numbers(cell, phones):
+    assert importer._phones(cell, "RU") == phones
