@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -174,22 +174,26 @@ def journal_spellings(e164: str) -> list[str]:
 
 
 def _lookup_candidates(call: Call, incoming_at: datetime) -> list[PbxRequest]:
-    """Accepted lookups that may have preceded this call, best first; unclaimed or ours."""
-    lookups = PbxRequest.objects.filter(
-        cmd="contact", outcome=PbxRequest.Outcome.ACCEPTED
-    ).filter(Q(call=None) | Q(call=call))
-    by_callid = list(lookups.filter(callid=call.callid).order_by("-received_at", "-id")[:1])
-    if by_callid:
-        return by_callid
-    rows = (
-        lookups.filter(
-            phone__in=journal_spellings(call.phone),
-            received_at__gte=incoming_at - LOOKUP_WINDOW,
-            received_at__lte=incoming_at + LOOKUP_LATE,
-        )
-        .filter(Q(callid="") | Q(callid=call.callid))
-        .order_by("-received_at", "-id")[:5]
+    """Accepted lookups that may have preceded this call, best first; unclaimed or ours.
+
+    One query (it runs for each event of an incoming call until one is tied): the lookup
+    that carried the call's callid, if any, else those of the number near its INCOMING."""
+    by_number = Q(
+        callid="",
+        phone__in=journal_spellings(call.phone),
+        received_at__gte=incoming_at - LOOKUP_WINDOW,
+        received_at__lte=incoming_at + LOOKUP_LATE,
     )
+    rows = list(
+        PbxRequest.objects.filter(cmd="contact", outcome=PbxRequest.Outcome.ACCEPTED)
+        .filter(Q(call=None) | Q(call=call))
+        .filter(Q(callid=call.callid) | by_number)
+        .annotate(carried_callid=Case(When(callid=call.callid, then=1), default=0))
+        .order_by("-carried_callid", "-received_at", "-id")
+        .only("phone", "callid", "routed_to", "route_reason", "route_note")[:5]
+    )
+    if rows and rows[0].callid == call.callid:
+        return rows[:1]
     # The spellings are generous (a national `8…` is another country's number elsewhere).
     return [row for row in rows if normalize_phone(row.phone) == call.phone]
 

@@ -230,6 +230,20 @@ def test_a_lookup_carrying_the_callid_is_tied_whatever_its_age(pbx_post, vasya):
     assert incoming(pbx_post, "C1").route_reason == "responsible"
 
 
+def test_the_lookup_carrying_the_callid_wins_over_a_newer_one_of_the_number(
+    pbx_post, vasya, agents
+):
+    lookup(pbx_post, callid="C1")  # the responsible, 100, is available
+    Agent.objects.filter(extension="100").update(is_away=True)
+    lookup(pbx_post)  # newer, no callid: nobody to route to
+    carried = PbxRequest.objects.filter(cmd="contact", callid="C1").get()
+
+    call = incoming(pbx_post, "C1")
+
+    assert call.route_reason == "responsible"
+    assert PbxRequest.objects.get(cmd="contact", call=call) == carried
+
+
 def test_a_lookup_carrying_another_callid_is_not_tied(pbx_post, vasya):
     lookup(pbx_post, callid="C-other")
 
