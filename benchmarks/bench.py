@@ -19,6 +19,9 @@ script (benchmarks/desk_poll.py), not run here. It is a measurement, not a test.
     python benchmarks/bench.py --database-url postgres://postgres@127.0.0.1:5432/xvb_bench
     python benchmarks/bench.py --keep postgres://postgres@127.0.0.1:5432/xvb_bench_kept
 
+BENCH_WORKERS=5 (environment) serves with that many workers instead of 2, as gunicorn.conf.py
+does on two cores by default; give as many clients (--concurrency 5) to keep them busy.
+
 --keep URL keeps the database: the first run seeds it, later runs measure the million rows
 again without seeding (the 10 000-contact lookup and the import then run on a scratch
 database beside it: URL's name + `_scratch`, or a temporary SQLite file).

@@ -11,6 +11,7 @@ the lookup costs beyond the floor every request pays, on an existing database.
     DJANGO_SETTINGS_MODULE=xvbcrm.settings python benchmarks/bench_seed.py csv /tmp/c.csv 0 10000
     python manage.py import_contacts /tmp/c.csv
     python benchmarks/inprocess.py --contacts 10000
+    python benchmarks/inprocess.py --contacts 10000 --events --profile   # call events, profiled
 """
 import argparse
 import io
@@ -31,6 +32,11 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=10_000,
                         help="contacts 0..N-1 seeded by bench_seed.py (default 10 000)")
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile the lookups (cProfile) and print where time goes")
+    parser.add_argument("--events", action="store_true",
+                        help="measure (and profile) call events instead of the lookup: "
+                             "INCOMING, ANSWERED, COMPLETED of new calls, one after another")
     args = parser.parse_args()
     os.environ.update(
         DJANGO_SETTINGS_MODULE="bench_settings", DJANGO_DEBUG="false", LOG_LEVEL="WARNING",
@@ -70,6 +76,22 @@ def main() -> int:
         body = f"access_code={ACCESS_CODE}&cmd=contact&phone={digits}".encode()
         return environ("POST", "/crm-api", body)
 
+    run = f"inprocess-{os.getpid()}-{time.time_ns()}"
+    sent = iter(range(10**9))
+
+    def event() -> dict:
+        n = next(sent)
+        call, kind = divmod(n, 3)
+        digits = rng.choice(contact_digits(call % args.contacts))
+        common = f"access_code={ACCESS_CODE}&cmd=event&callid={run}-{call}&phone={digits}"
+        body = (
+            f"{common}&type=in&event=INCOMING&ext=",
+            f"{common}&type=in&event=ANSWERED&ext=101",
+            f"{common}&event=COMPLETED&status=Success&duration=16&ext=101"
+            f"&record_link=https%3A%2F%2Fpbx.example%2F{call}.mp3",
+        )[kind]
+        return environ("POST", "/crm-api", body.encode())
+
     def serve(make: callable) -> float:
         statuses = []
         started = time.perf_counter()
@@ -82,15 +104,24 @@ def main() -> int:
             raise SystemExit(f"unexpected answers: {sorted(set(statuses))}")
         return seconds
 
-    for make in (constant, lookup):  # warm up: imports, connection, prepared statements
+    measured, what = (event, "call event") if args.events else (lookup, "caller lookup")
+    for make in (constant, measured):  # warm up: imports, connection, prepared statements
         args.requests, wanted = 300, args.requests
         serve(make)
         args.requests = wanted
-    base, cost = serve(constant), serve(lookup)
+    base, cost = serve(constant), serve(measured)
     print(f"# {connection.vendor}, {args.contacts} contacts, {args.requests} requests each, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"constant view  {base * 1e6:8.0f} us/request")
-    print(f"caller lookup  {cost * 1e6:8.0f} us/request  ({cost / base:.1f} x the constant view)")
+    print(f"{what:13}  {cost * 1e6:8.0f} us/request  ({cost / base:.1f} x the constant view)")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(serve, measured)
+        only = os.environ.get("PROFILE_FILTER", "")  # e.g. "xvbcrm|calls|contacts"
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(only, 60)
     return 0
 
 

@@ -39,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = 50
 BATCH = 5000
-WORKERS = 2
+WORKERS = int(os.environ.get("BENCH_WORKERS") or 2)
 WARMUP = 200
 KNOWN_SHARE = 0.9
 MAX_CONTACTS = 9_000_000  # numbers are +7920/+7921 and seven digits of the contact's index
