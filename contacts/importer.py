@@ -426,6 +426,7 @@ class _Plan:
     changed: list[_Draft]
     created: int
     updated: int
+    rows: int  # how many of the batch's rows it covers: the others go to a batch of their own
 
     @cached_property
     def drafts(self) -> dict[int, _Draft]:
@@ -528,15 +529,22 @@ def _plan(
     drafts: dict[_Key, _Draft] = {}
     new: list[_Draft] = []
     created = updated = 0
-    for row in rows:
+    # The names and companies that contacts of this batch took or gave up: the database,
+    # read before the batch, no longer tells which contact has them.
+    touched: set[tuple[str, str]] = set()
+    for index, row in enumerate(rows):
         if row.phones:
             owners = [phone_owners[number] for number in row.phones if number in phone_owners]
             key = min(owners) if owners else None
         else:
-            key = name_owners.get((row.name, row.company))
+            pair = (row.name, row.company)
+            if pair in touched:  # matched once the rows before are written, in a new batch
+                return _planned(new, drafts, created, updated, index)
+            key = name_owners.get(pair)
+            if key is None:
+                key = name_owners[pair] = (_NEW, len(new))
         if key is None:
             key = (_NEW, len(new))
-            name_owners.setdefault((row.name, row.company), key)
         for number in row.phones:
             owner = phone_owners.get(number)
             if owner is None or key < owner:
@@ -554,9 +562,19 @@ def _plan(
             drafts[key] = draft
         else:
             updated += 1
+        before = (draft.name, draft.company)
         draft.merge(row, agents[row.responsible])
+        after = (draft.name, draft.company)
+        if row.phones and (key[0] == _NEW or after != before):
+            touched.update((before, after))
+    return _planned(new, drafts, created, updated, len(rows))
+
+
+def _planned(
+    new: list[_Draft], drafts: dict[_Key, _Draft], created: int, updated: int, rows: int
+) -> _Plan:
     changed = [draft for draft in drafts.values() if draft.id is not None and draft.changed]
-    return _Plan(new, changed, created, updated)
+    return _Plan(new, changed, created, updated, rows)
 
 
 def _prepare(cursor: CursorWrapper) -> None:
@@ -667,13 +685,19 @@ def _write(cursor: CursorWrapper, plan: _Plan) -> None:
 def save_batch(rows: list[ContactRow], agents: dict[str, int | None]) -> ImportSummary:
     """Save rows in one transaction with a few bulk queries; the counts of created and updated.
 
-    `agents`: agent ids by extension, filled in as rows name new ones.
+    `agents`: agent ids by extension, filled in as rows name new ones. A row without numbers
+    after rows that renamed contacts to or from its name starts a transaction of its own.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        _prepare(cursor)
-        plan = _plan(rows, _read(cursor, rows, agents), agents)
-        _write(cursor, plan)
-    return ImportSummary(created=plan.created, updated=plan.updated)
+    saved = ImportSummary()
+    while rows:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _prepare(cursor)
+            plan = _plan(rows, _read(cursor, rows, agents), agents)
+            _write(cursor, plan)
+        saved.created += plan.created
+        saved.updated += plan.updated
+        rows = rows[plan.rows :]
+    return saved
 
 
 # Called after each batch is written: the bytes read so far and the rows saved so far.
@@ -800,17 +824,20 @@ def _save_pipelined(
         _count(summary, plan.created, plan.updated, position, progress)
 
     try:
-        for rows, position in _good_batches(batches, summary):
-            # Rows without numbers are matched by name, which later batches may change: those
-            # are matched in the database alone, once every batch before is written.
-            keep = WRITE_AHEAD if all(row.phones for row in rows) else 0
-            writers.collect(written, keep=keep)
-            with transaction.atomic(), connection.cursor() as cursor:
-                _prepare(cursor)
-                in_flight = [job.plan for job in writers.in_flight]
-                plan = _plan(rows, _read(cursor, rows, agents), agents, in_flight)
-                _assign_ids(cursor, plan.new)
-            writers.submit(plan, position)
+        for batch, position in _good_batches(batches, summary):
+            rows = batch
+            while rows:  # a plan may leave rows to a batch of their own (see save_batch)
+                # Rows without numbers are matched by name, which later batches may change:
+                # those are matched in the database alone, once every batch before is written.
+                keep = WRITE_AHEAD if all(row.phones for row in rows) else 0
+                writers.collect(written, keep=keep)
+                with transaction.atomic(), connection.cursor() as cursor:
+                    _prepare(cursor)
+                    in_flight = [job.plan for job in writers.in_flight]
+                    plan = _plan(rows, _read(cursor, rows, agents), agents, in_flight)
+                    _assign_ids(cursor, plan.new)
+                writers.submit(plan, position)
+                rows = rows[plan.rows :]
         writers.collect(written, keep=0)
     finally:
         writers.stop()

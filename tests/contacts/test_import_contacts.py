@@ -432,6 +432,48 @@ def test_any_rows_land_alike_written_in_turn_or_by_threads(rows, batch_size):
 
 
 @pytest.mark.django_db(transaction=True)
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=csv_rows, batch_size=st.integers(2, 12))
+def test_any_rows_land_in_batches_as_saved_one_by_one(rows, batch_size):
+    data = HEADER + "".join(
+        f"{name};{company};{', '.join(phones)};{ext};{email}\r\n"
+        for name, company, phones, ext, email in rows
+    )
+    try:
+        save_contact(name="Ivan", company="Romashka", phones=["+79201110000"])
+        one_by_one, expected = import_in_turn(data, 1)
+
+        summary = import_contacts(io.BytesIO(data.encode()), batch_size=batch_size)
+
+        assert snapshot() == expected
+        assert (summary.created, summary.updated) == (one_by_one.created, one_by_one.updated)
+    finally:
+        Contact.objects.all().delete()
+        Agent.objects.all().delete()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("rows", "landed"),
+    [
+        # Ivan's number renames him Petr: the row without numbers then finds Petr, not a stranger.
+        ("Petr;A;9201119613\r\nPetr;A;\r\n", [("Petr", "A")]),
+        # ... and a row for Ivan finds no Ivan any more: a new contact.
+        ("Petr;A;9201119613\r\nIvan;A;\r\n", [("Ivan", "A"), ("Petr", "A")]),
+        # A new contact named after its company is found by that name.
+        (";Acme;9201110005\r\nAcme;Acme;\r\n", [("Acme", "Acme"), ("Ivan", "A")]),
+    ],
+)
+def test_a_row_without_numbers_finds_names_as_the_rows_before_left_them(rows, landed):
+    save_contact(name="Ivan", company="A", phones=["+79201119613"])
+
+    import_contacts(io.BytesIO(f"name;company;phones\r\n{rows}".encode()))
+
+    assert sorted(Contact.objects.values_list("name", "company")) == landed
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_batch_stops_the_import_and_later_batches_are_not_kept(monkeypatch):
     insert_contacts = importer._insert_contacts
 
