@@ -735,18 +735,21 @@ def _save_in_turn(
 
 @dataclass(eq=False)
 class _Job:
-    """A planned batch given to the writers; `before`: the one given just before it."""
+    """A planned batch given to the writers; `before`: the one given just before it;
+    `stopped`: set when the import stops early (an error, Ctrl-C)."""
 
     plan: _Plan
     position: int
     before: "_Job | None"
+    stopped: threading.Event
     done: threading.Event = field(default_factory=threading.Event)
     error: Exception | None = None
 
 
 def _write_job(job: _Job) -> None:
     """Write a batch beside the one before, committing after it: the contacts stored before
-    (which that batch may have changed) are touched only once it is committed."""
+    (which that batch may have changed) are touched only once it is committed. Once the
+    import has stopped, a batch not committed yet is rolled back."""
     plan = job.plan
     with transaction.atomic(), connection.cursor() as cursor:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -759,6 +762,8 @@ def _write_job(job: _Job) -> None:
                 raise ContactImportError("Not saved: a batch before it failed.")
         _update_contacts(cursor, plan.changed, now)
         _insert_phones(cursor, plan.changed, new=False)
+        if job.stopped.is_set():
+            raise ContactImportError("Not saved: the import stopped.")
 
 
 class _Writers:
@@ -768,6 +773,7 @@ class _Writers:
 
     def __init__(self, count: int) -> None:
         self.in_flight: deque[_Job] = deque()
+        self._stopped = threading.Event()
         self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self._threads = [
             threading.Thread(target=self._run, name=f"import-writer-{n}", daemon=True)
@@ -789,7 +795,7 @@ class _Writers:
             connection.close()  # this thread's own
 
     def submit(self, plan: _Plan, position: int) -> None:
-        job = _Job(plan, position, self.in_flight[-1] if self.in_flight else None)
+        job = _Job(plan, position, self.in_flight[-1] if self.in_flight else None, self._stopped)
         self.in_flight.append(job)
         self._jobs.put(job)
 
@@ -804,7 +810,10 @@ class _Writers:
             self.in_flight.popleft()
             written(job.plan, job.position)
 
-    def stop(self) -> None:
+    def stop(self, *, early: bool) -> None:
+        """Wait for the threads to end; `early`: the batches not committed yet are dropped."""
+        if early:
+            self._stopped.set()
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
@@ -839,8 +848,10 @@ def _save_pipelined(
                 writers.submit(plan, position)
                 rows = rows[plan.rows :]
         writers.collect(written, keep=0)
-    finally:
-        writers.stop()
+    except BaseException:  # a batch failed, or the caller's progress, or Ctrl-C
+        writers.stop(early=True)
+        raise
+    writers.stop(early=False)
 
 
 def import_contacts(

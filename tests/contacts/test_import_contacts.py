@@ -1,6 +1,7 @@
 """`manage.py import_contacts`: CSV files as Excel writes them, re-imported without duplicates."""
 import io
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -489,6 +490,26 @@ def test_a_failed_batch_stops_the_import_and_later_batches_are_not_kept(monkeypa
         import_contacts(io.BytesIO(data.encode()), batch_size=1)
 
     assert list(Contact.objects.values_list("name", flat=True)) == ["Client 0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_stopped_early_keeps_only_the_batches_it_reported(monkeypatch):
+    update_contacts = importer._update_contacts
+
+    def slow(cursor, drafts, now):  # noqa: ANN001, ANN202 - batches still being written
+        time.sleep(0.2)
+        update_contacts(cursor, drafts, now)
+
+    monkeypatch.setattr(importer, "_update_contacts", slow)
+    data = HEADER + "".join(f"Client {n};;+7 920 000-00-{n:02d};;\r\n" for n in range(20))
+
+    def interrupted(done_bytes: int, rows: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the first batch was saved and reported
+
+    with pytest.raises(KeyboardInterrupt):
+        import_contacts(io.BytesIO(data.encode()), batch_size=2, progress=interrupted)
+
+    assert sorted(Contact.objects.values_list("name", flat=True)) == ["Client 0", "Client 1"]
 
 
 @pytest.mark.django_db(transaction=True)
