@@ -54,8 +54,10 @@ class Contact(models.Model):
 class ContactPhone(models.Model):
     """One phone number of a contact, stored in E.164 so a lookup is an exact indexed match."""
 
+    # No index of its own: contactphone_unique's (contact, number) index starts with it.
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="phones"
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="phones",
+        db_index=False,
     )
     number = models.CharField(_("phone number"), max_length=32)
 
