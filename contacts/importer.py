@@ -480,12 +480,7 @@ def _read(cursor: CursorWrapper, rows: list[ContactRow], agents: dict[str, int |
             agent = ensure_agent(row.responsible)
             agents[row.responsible] = agent.pk if agent else None
     numbers = sorted({number for row in rows for number in row.phones})
-    phone_owners: dict[str, _Key] = {}
-    for number, contact_id in _select_in(
-        cursor, ContactPhone, ("number", "contact"), "number", numbers
-    ):
-        key = (_STORED, contact_id)
-        phone_owners[number] = min(phone_owners.get(number, key), key)
+    owned = list(_select_in(cursor, ContactPhone, ("number", "contact"), "number", numbers))
     name_owners: dict[tuple[str, str], _Key] = {}
     for row in rows:
         if not row.phones and (row.name, row.company) not in name_owners:
@@ -493,7 +488,7 @@ def _read(cursor: CursorWrapper, rows: list[ContactRow], agents: dict[str, int |
             contact_id = found.values_list("id", flat=True).first()
             if contact_id is not None:
                 name_owners[row.name, row.company] = (_STORED, contact_id)
-    ids = sorted({pk for _, pk in (*phone_owners.values(), *name_owners.values())})
+    ids = sorted({pk for _, pk in owned} | {pk for _, pk in name_owners.values()})
     contacts = {
         pk: _Draft(pk, name, company, email, responsible_id)
         for pk, name, company, email, responsible_id in _select_in(
@@ -507,6 +502,13 @@ def _read(cursor: CursorWrapper, rows: list[ContactRow], agents: dict[str, int |
         phones.setdefault(contact_id, set()).add(number)
     for pk, contact in contacts.items():
         contact.stored_phones = frozenset(phones.get(pk, ()))
+    # A contact deleted meanwhile (in the admin, say) owns nothing any more.
+    phone_owners: dict[str, _Key] = {}
+    for number, contact_id in owned:
+        if contact_id in contacts:
+            key = (_STORED, contact_id)
+            phone_owners[number] = min(phone_owners.get(number, key), key)
+    name_owners = {pair: key for pair, key in name_owners.items() if key[1] in contacts}
     return _Stored(phone_owners, name_owners, contacts)
 
 

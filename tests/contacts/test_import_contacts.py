@@ -493,6 +493,24 @@ def test_a_failed_batch_stops_the_import_and_later_batches_are_not_kept(monkeypa
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_contact_deleted_while_its_rows_are_read_leaves_them_to_a_new_contact(monkeypatch):
+    gone = save_contact(name="Deleted meanwhile", phones=["+79201119613"])
+    select_in = importer._select_in
+
+    def deleting_first(cursor, model, names, key, values):  # noqa: ANN001, ANN202
+        if model is Contact:  # its number was just found: the admin deletes it now
+            Contact.objects.filter(pk=gone.pk).delete()
+        return select_in(cursor, model, names, key, values)
+
+    monkeypatch.setattr(importer, "_select_in", deleting_first)
+
+    summary = import_contacts(io.BytesIO(f"{HEADER}Vasya;;8 920 111-96-13;;\r\n".encode()))
+
+    assert (summary.created, summary.updated) == (1, 0)
+    assert find_contact_by_phone("+79201119613").name == "Vasya"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_import_stopped_early_keeps_only_the_batches_it_reported(monkeypatch):
     update_contacts = importer._update_contacts
 
