@@ -4,6 +4,7 @@
     python benchmarks/bench_seed.py agents                 # the 50 agents (one in ten inactive)
     python benchmarks/bench_seed.py calls COUNT CONTACTS   # a call log, as the webhook leaves it
     python benchmarks/bench_seed.py status                 # {"contacts": n, "calls": n} as JSON
+    python benchmarks/bench_seed.py forget-ingest          # drop the calls earlier ingests sent
     python benchmarks/bench_seed.py session                # a superuser's session key
     python benchmarks/bench_seed.py analyze                # refresh the planner's statistics
 
@@ -125,6 +126,16 @@ def status() -> None:
     }))
 
 
+def forget_ingest() -> None:
+    """The calls an earlier run's ingest sent (a kept database): each run starts from the seed.
+    Their answered calls would make their agents the ones later lookups name."""
+    from calls.dashboard import forget_rollup
+    from calls.models import Call
+
+    Call.objects.filter(callid__startswith="ingest-").delete()
+    forget_rollup()
+
+
 def session() -> None:
     """A superuser's session, stored in the database as a login would (see desk_poll.py)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -170,6 +181,7 @@ def main() -> None:
     steps = {
         "agents": seed_agents, "calls": lambda: seed_calls(int(args[0]), int(args[1])),
         "status": status, "session": session, "analyze": analyze,
+        "forget-ingest": forget_ingest,
     }
     steps[command]()
 
