@@ -675,13 +675,18 @@ def _insert_phones(cursor: CursorWrapper, drafts: list[_Draft], *, new: bool) ->
     )
 
 
-def _write(cursor: CursorWrapper, plan: _Plan) -> None:
-    """A planned batch's inserts and updates."""
+def _write(
+    cursor: CursorWrapper, plan: _Plan, *, before_changes: Callable[[], None] | None = None
+) -> None:
+    """A planned batch's inserts and updates. `before_changes` runs after the new contacts
+    are written and before the stored ones are changed (a writer thread waits there)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     _insert_contacts(cursor, plan.new, now)
+    _insert_phones(cursor, plan.new, new=True)
+    if before_changes is not None:
+        before_changes()
     _update_contacts(cursor, plan.changed, now)
     _insert_phones(cursor, plan.changed, new=False)
-    _insert_phones(cursor, plan.new, new=True)
 
 
 def save_batch(rows: list[ContactRow], agents: dict[str, int | None]) -> ImportSummary:
@@ -752,18 +757,16 @@ def _write_job(job: _Job) -> None:
     """Write a batch beside the one before, committing after it: the contacts stored before
     (which that batch may have changed) are touched only once it is committed. Once the
     import has stopped, a batch not committed yet is rolled back."""
-    plan = job.plan
-    with transaction.atomic(), connection.cursor() as cursor:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        _insert_contacts(cursor, plan.new, now)
-        _insert_phones(cursor, plan.new, new=True)
+
+    def after_the_batch_before() -> None:
         if job.before is not None:
             job.before.done.wait()
             failed, job.before = job.before.error is not None, None
             if failed:
                 raise ContactImportError("Not saved: a batch before it failed.")
-        _update_contacts(cursor, plan.changed, now)
-        _insert_phones(cursor, plan.changed, new=False)
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        _write(cursor, job.plan, before_changes=after_the_batch_before)
         if job.stopped.is_set():
             raise ContactImportError("Not saved: the import stopped.")
 
