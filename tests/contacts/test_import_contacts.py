@@ -410,15 +410,20 @@ emails = st.sampled_from(["", "a@example.ru", "b@example.ru"])
 csv_rows = st.lists(st.tuples(names, companies, numbers, extensions, emails), max_size=12)
 
 
+def csv_of(rows: list[tuple]) -> str:
+    """The file of csv_rows' rows: name, company, phones, responsible, email."""
+    return HEADER + "".join(
+        f"{name};{company};{', '.join(phones)};{ext};{email}\r\n"
+        for name, company, phones, ext, email in rows
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=csv_rows, batch_size=st.integers(1, 4))
 def test_any_rows_land_alike_written_in_turn_or_by_threads(rows, batch_size):
-    data = HEADER + "".join(
-        f"{name};{company};{', '.join(phones)};{ext};{email}\r\n"
-        for name, company, phones, ext, email in rows
-    )
+    data = csv_of(rows)
     in_turn, expected = import_in_turn(data, batch_size)
     try:
         summary = import_contacts(io.BytesIO(data.encode()), batch_size=batch_size)
@@ -437,10 +442,7 @@ def test_any_rows_land_alike_written_in_turn_or_by_threads(rows, batch_size):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=csv_rows, batch_size=st.integers(2, 12))
 def test_any_rows_land_in_batches_as_saved_one_by_one(rows, batch_size):
-    data = HEADER + "".join(
-        f"{name};{company};{', '.join(phones)};{ext};{email}\r\n"
-        for name, company, phones, ext, email in rows
-    )
+    data = csv_of(rows)
     try:
         save_contact(name="Ivan", company="Romashka", phones=["+79201110000"])
         one_by_one, expected = import_in_turn(data, 1)
