@@ -126,13 +126,13 @@ def status() -> None:
     }))
 
 
-def forget_ingest() -> None:
-    """The calls an earlier run's ingest sent (a kept database): each run starts from the seed.
-    Their answered calls would make their agents the ones later lookups name."""
+def forget_calls(callid_prefix: str) -> None:
+    """Drop the calls a measurement sent (their callids start with the prefix): their answered
+    calls would make their agents the ones later lookups of those contacts name."""
     from calls.dashboard import forget_rollup
     from calls.models import Call
 
-    Call.objects.filter(callid__startswith="ingest-").delete()
+    Call.objects.filter(callid__startswith=callid_prefix).delete()
     forget_rollup()
 
 
@@ -181,7 +181,7 @@ def main() -> None:
     steps = {
         "agents": seed_agents, "calls": lambda: seed_calls(int(args[0]), int(args[1])),
         "status": status, "session": session, "analyze": analyze,
-        "forget-ingest": forget_ingest,
+        "forget-ingest": lambda: forget_calls("ingest-"),  # a kept database: earlier runs
     }
     steps[command]()
 

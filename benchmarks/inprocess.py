@@ -47,6 +47,7 @@ def main() -> int:
     import django
 
     django.setup()
+    from bench_seed import forget_calls
     from django.db import connection
     from lookup import UNKNOWN_PREFIX, contact_digits
 
@@ -123,12 +124,7 @@ def main() -> int:
         only = os.environ.get("PROFILE_FILTER", "")  # e.g. "xvbcrm|calls|contacts"
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(only, 60)
     if args.events:
-        # Its answered calls would make agent 101 the one later lookups of these contacts name.
-        from calls.dashboard import forget_rollup
-        from calls.models import Call
-
-        Call.objects.filter(callid__startswith=f"{run}-").delete()
-        forget_rollup()
+        forget_calls(f"{run}-")
     return 0
 
 
