@@ -89,7 +89,7 @@ def play(request: HttpRequest, call_id: int) -> HttpResponse:
     user = _user(request)
     if not user.is_authenticated:
         return _refuse(403, "Log in to listen to recordings.")
-    call = Call.objects.select_related("contact").filter(pk=call_id).first()
+    call = Call.objects.filter(pk=call_id).first()
     if call is None or not can_listen(user, call):
         # The same answer for a call that does not exist: ids are not worth probing.
         return _refuse(403, "You may not listen to this call.")
@@ -106,11 +106,11 @@ def play(request: HttpRequest, call_id: int) -> HttpResponse:
         response["Accept-Ranges"] = "bytes"
         return response
     start, end = byte_range or (0, size - 1)
-    if request.method == "GET" and (not download or start == 0):
-        # Downloads: each one (a resumed download's later ranges excepted); plays: one per
-        # user, recording and half hour, however many ranges the browser asks for.
+    if request.method == "GET":
+        # Every request that sends audio, whatever its range: log_listen makes it one row per
+        # listen or download (HEAD and 416 send none).
         kind = RecordingListen.Kind.DOWNLOAD if download else RecordingListen.Kind.PLAY
-        log_listen(recording=recording, user=user, kind=kind,
+        log_listen(recording=recording, user=user, kind=kind, from_start=start == 0,
                    client_address=_client_address(request))
     stream = default_storage.open(recording.file.name, "rb")
     body = _chunks(stream, start, end - start + 1) if request.method == "GET" else iter(())

@@ -352,20 +352,24 @@ def prune(*, days: int | None = None, now: datetime | None = None) -> int:
 
 # --- listening ----------------------------------------------------------------------------------
 
+LISTEN_ALL_PERMISSION = "calls.listen_all_recordings"
+
 
 def can_listen(user: AbstractBaseUser | AnonymousUser, call: Call) -> bool:
-    """May `user` hear this call: "Can listen to all recordings", or an agent's own call
-    (answered or made) or a call of a contact they are responsible for."""
+    """May `user` hear this call: "Can listen to all recordings" (superusers have it), or the
+    call was their agent's when it happened: answered or placed by it, or routed to it.
+
+    Decided by the call's own record, never by today's responsible of its contact: whoever
+    may change a contact must not gain its past recordings by making themselves responsible.
+    """
     if not (user.is_authenticated and user.is_active):
         return False
-    if user.has_perm("calls.listen_all_recordings"):
+    if user.has_perm(LISTEN_ALL_PERMISSION):
         return True
     agent = getattr(user, "agent", None)  # cached on the user: one query per request
     if agent is None:
         return False
-    if call.agent_id == agent.pk:
-        return True
-    return call.contact_id is not None and call.contact.responsible_id == agent.pk
+    return agent.pk in (call.agent_id, call.routed_to_id)
 
 
 def player_context(call: Call, user: AbstractBaseUser | AnonymousUser) -> dict[str, object]:
@@ -397,12 +401,27 @@ def player_context(call: Call, user: AbstractBaseUser | AnonymousUser) -> dict[s
 
 
 def log_listen(*, recording: Recording, user: AbstractBaseUser, kind: str,
-               client_address: str | None, now: datetime | None = None) -> bool:
-    """Write the audit row of a listen: every download, one play per user, recording and
-    30-minute slot (a browser sends many range requests per listen). True if written."""
+               client_address: str | None, from_start: bool = True,
+               now: datetime | None = None) -> bool:
+    """Write the audit row of a listen or download, whatever byte range the request asks for.
+
+    Plays: one row per user, recording and 30-minute slot (a browser sends many range
+    requests per listen). Downloads: a request from the first byte is a new download, always
+    a row; a request from further on (`from_start` False) is a resumed one, a row unless the
+    user downloaded this recording within LISTEN_SLOT_SECONDS, so that no first request,
+    whatever its range, goes unlogged. True if a row was written.
+    """
     now = now or timezone.now()
-    is_play = kind == RecordingListen.Kind.PLAY
-    slot = int(now.timestamp()) // LISTEN_SLOT_SECONDS if is_play else None
+    if kind == RecordingListen.Kind.DOWNLOAD:
+        recent = RecordingListen.objects.filter(
+            recording=recording, user=user, kind=kind,
+            at__gt=now - timedelta(seconds=LISTEN_SLOT_SECONDS),
+        )
+        if not from_start and recent.exists():
+            return False
+        slot = None
+    else:
+        slot = int(now.timestamp()) // LISTEN_SLOT_SECONDS
     try:
         with transaction.atomic():
             RecordingListen.objects.create(

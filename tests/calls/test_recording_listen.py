@@ -1,4 +1,5 @@
 """Listening to our copy: who may, byte ranges for seeking, one audit row per listen."""
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from calls.models import Agent, Call, Recording, RecordingListen
 from calls.recording_views import RangeNotSatisfiable, parse_range
-from calls.recordings import player_context
+from calls.recordings import LISTEN_SLOT_SECONDS, log_listen, player_context
 from contacts.models import Contact
 from tests.conftest import token_client
 
@@ -37,12 +38,13 @@ def person(username: str, *, extension: str | None = None, perm: bool = False) -
 
 @pytest.fixture
 def call() -> Call:
-    """Answered by agent 100; its contact's responsible is agent 101."""
+    """Routed to agent 104, answered by agent 100; its contact's responsible is now 101."""
     talker = Agent.objects.create(extension="100")
     owner = Agent.objects.create(extension="101")
+    routed = Agent.objects.create(extension="104")
     contact = Contact.objects.create(name="Вася", responsible=owner)
     return Call.objects.create(callid="c1", started_at=timezone.now(), agent=talker,
-                               contact=contact, record_link=LINK)
+                               routed_to=routed, contact=contact, record_link=LINK)
 
 
 @pytest.fixture
@@ -78,23 +80,26 @@ def users() -> dict[str, User | None]:
     Agent.objects.filter(extension="100").update(user=talker)
     owner = person("owner")
     Agent.objects.filter(extension="101").update(user=owner)
+    routed = person("routed")
+    Agent.objects.filter(extension="104").update(user=routed)
     return {
         "superuser": User.objects.create_superuser("root", password=None),
         "listen-all": person("auditor", perm=True),
         "answered": talker,
-        "responsible": owner,
+        "routed-to": routed,
+        "responsible-today": owner,
         "other-agent": person("other", extension="102"),
         "no-agent": person("clerk"),
         "anonymous": None,
     }
 
 
-ALLOWED = {"superuser", "listen-all", "answered", "responsible"}
+ALLOWED = {"superuser", "listen-all", "answered", "routed-to"}
 
 
 @pytest.mark.parametrize(
-    "who", ["superuser", "listen-all", "answered", "responsible", "other-agent", "no-agent",
-            "anonymous"],
+    "who", ["superuser", "listen-all", "answered", "routed-to", "responsible-today",
+            "other-agent", "no-agent", "anonymous"],
 )
 def test_permission_matrix(recording, who):
     user = users()[who]
@@ -114,6 +119,23 @@ def test_an_agent_who_made_an_outgoing_call_may_listen(recording):
     Call.objects.filter(pk=recording.call.pk).update(agent=maker.agent, contact=None)
 
     assert as_user(maker).get(url(recording.call)).status_code == 200
+
+
+def test_making_oneself_responsible_gains_no_past_recording(recording):
+    """The right follows the call as it happened, not the contact's responsible today."""
+    taker = person("taker", extension="105")
+    Contact.objects.filter(pk=recording.call.contact_id).update(responsible=taker.agent)
+
+    assert as_user(taker).get(url(recording.call)).status_code == 403
+    assert player_context(recording.call, taker) == {}
+
+
+def test_the_agent_a_call_was_routed_to_keeps_it_after_the_contact_is_reassigned(recording):
+    routed = person("routed")
+    Agent.objects.filter(extension="104").update(user=routed)
+    Contact.objects.filter(pk=recording.call.contact_id).update(responsible=None)
+
+    assert as_user(routed).get(url(recording.call)).status_code == 200
 
 
 def test_an_inactive_user_may_not_listen(recording):
@@ -235,6 +257,50 @@ def test_every_download_is_logged(auditor, recording):
     auditor.get(url(recording.call), {"download": "1"}, HTTP_RANGE="bytes=512-")  # resumed
 
     assert list(RecordingListen.objects.values_list("kind", flat=True)) == ["download"] * 2
+
+
+# Every shape a first request may take: none may skip the audit.
+FIRST_RANGES = ["", "bytes=0-", "bytes=0-9", "bytes=100-", "bytes=100-200", "bytes=-24",
+                "bytes=-5000", "bytes=0-1,4-5", "bytes=100-200,300-400", "bytes=9-3",
+                "items=100-", "garbage"]
+
+
+@pytest.mark.parametrize("download", [False, True], ids=["play", "download"])
+@pytest.mark.parametrize("header", FIRST_RANGES)
+def test_any_first_request_is_logged_once(auditor, recording, header, download):
+    query = {"download": "1"} if download else {}
+
+    first = auditor.get(url(recording.call), query, HTTP_RANGE=header)
+    body(first)
+    for later in ("bytes=512-", "bytes=-100", "bytes=600-700"):  # the same listen goes on
+        assert auditor.get(url(recording.call), query, HTTP_RANGE=later).status_code == 206
+
+    assert first.status_code in (200, 206)
+    kind = "download" if download else "play"
+    assert list(RecordingListen.objects.values_list("kind", flat=True)) == [kind]
+
+
+@pytest.mark.parametrize("download", [False, True], ids=["play", "download"])
+def test_requests_that_send_no_audio_are_not_listens(auditor, recording, download):
+    query = {"download": "1"} if download else {}
+
+    head = auditor.head(url(recording.call), query)
+    past_the_end = auditor.get(url(recording.call), query, HTTP_RANGE="bytes=5000-")
+
+    assert (head.status_code, past_the_end.status_code) == (200, 416)
+    assert b"".join(head.streaming_content) == b""
+    assert not RecordingListen.objects.exists()
+
+
+def test_a_resumed_download_long_after_the_first_is_logged_again(recording):
+    user = person("auditor", perm=True)
+    earlier = timezone.now() - timedelta(seconds=LISTEN_SLOT_SECONDS + 1)
+    log_listen(recording=recording, user=user, kind="download", client_address=None,
+               now=earlier)
+
+    as_user(user).get(url(recording.call), {"download": "1"}, HTTP_RANGE="bytes=512-")
+
+    assert RecordingListen.objects.filter(kind="download").count() == 2
 
 
 def test_two_users_make_two_rows(recording):
