@@ -30,7 +30,7 @@ from calls.models import (
     Recording,
     RecordingListen,
 )
-from calls.recordings import player_context
+from calls.recordings import LISTEN_ALL_PERMISSION, can_listen, player_context
 from calls.webhook import reprocess
 from contacts.phones import format_phone, normalize_phone
 
@@ -242,6 +242,13 @@ class CallAdmin(admin.ModelAdmin):
         return call_button(call.phone, label=_("Call back"))
 
 
+def may_see_links(request: HttpRequest, entry: PbxRequest) -> bool:
+    """Whether the journal shows this row's recording link: to who may hear its call."""
+    if entry.call_id is None:
+        return request.user.has_perm(LISTEN_ALL_PERMISSION)
+    return can_listen(request.user, entry.call)
+
+
 @admin.register(PbxRequest)
 class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -271,7 +278,22 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # The changelist needs it for the re-process action; a row's own page stays read-only.
         return obj is None and request.user.has_perm("calls.change_pbxrequest")
 
-    @admin.action(description=_("Re-process the selected failed requests"))
+    def get_fields(self, request: HttpRequest, obj: PbxRequest | None = None) -> list[str]:
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PbxRequest | None = None) -> list:
+        """The body as received, its recording link hidden from who may not hear the call."""
+        if obj is None or may_see_links(request, obj):
+            return self.readonly_fields
+        return ["body_without_links" if name == "body" else name
+                for name in self.readonly_fields]
+
+    @admin.display(description=_("body"))
+    def body_without_links(self, entry: PbxRequest) -> str:
+        return pbx.hide_recording_links(entry.body)
+
+    @admin.action(description=_("Re-process the selected failed requests"),
+                  permissions=["change"])
     def reprocess_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
         done = failed = skipped = 0
         for entry in queryset.order_by("received_at", "id"):
@@ -472,6 +494,12 @@ class RecordingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "error",
     ]
     readonly_fields = fields
+
+    def get_fields(self, request: HttpRequest, obj: Recording | None = None) -> list[str]:
+        """The PBX's link only for who may hear the call (calls.recordings.can_listen)."""
+        if obj is not None and can_listen(request.user, obj.call):
+            return self.fields
+        return [name for name in self.fields if name != "source_url"]
 
 
 @admin.register(RecordingListen)

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from calls import dashboard as figures
 from calls.models import Call
+from calls.recordings import can_listen
 from contacts.phones import format_phone
 from xvbcrm.admin import page_context
 
@@ -66,7 +68,7 @@ def export_calls(request: HttpRequest) -> StreamingHttpResponse | HttpResponseRe
     calls = changelist.queryset.select_related("contact", "agent", "result")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
-        csv_lines(call_rows(calls)), content_type="text/csv; charset=utf-8"
+        csv_lines(call_rows(calls, user=request.user)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="calls-{stamp}.csv"'
     return response
@@ -87,8 +89,9 @@ def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-def call_rows(calls: QuerySet[Call]) -> Iterator[list[str]]:
-    """The header, then one row per call, read from the database in batches.
+def call_rows(calls: QuerySet[Call], *, user: AbstractBaseUser) -> Iterator[list[str]]:
+    """The header, then one row per call, read from the database in batches; the recording's
+    link only on the calls `user` may listen to (calls.recordings.can_listen).
 
     Labels, the date format and the time zone are those of the request, fixed before the
     response streams (the rows are read after the view and the middleware have returned).
@@ -114,7 +117,7 @@ def call_rows(calls: QuerySet[Call]) -> Iterator[list[str]]:
             "" if call.duration is None else str(call.duration),
             safe_cell(str(call.result) if call.result else ""),
             safe_cell(call.note),
-            call.recording_url,
+            call.recording_url if can_listen(user, call) else "",
         ]
 
     return chain(

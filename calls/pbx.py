@@ -183,6 +183,20 @@ def redact_body(text: str) -> str:
     return "&".join(parts)
 
 
+# Where a recording's link travels: COMPLETED events, and the family's `cmd=history`.
+RECORDING_LINK_FIELDS = ("record_link", "link")
+
+
+def hide_recording_links(text: str) -> str:
+    """A raw form body with its recording links' values replaced, for who may not listen."""
+    parts = text.split("&")
+    for index, part in enumerate(parts):
+        key = part.split("=", 1)[0]
+        if unquote_plus(key, errors="replace").strip() in RECORDING_LINK_FIELDS:
+            parts[index] = f"{key}={REDACTED}"
+    return "&".join(parts)
+
+
 def is_safe_link(url: str) -> bool:
     """True for an absolute http(s) URL with a host, the only links we store or render."""
     if not url or _CONTROL.search(url) or " " in url or len(url) > _FIELD_LIMITS["record_link"]:

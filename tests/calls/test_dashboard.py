@@ -16,6 +16,7 @@ from django.utils import timezone
 from calls import dashboard as figures
 from calls.dashboard_views import safe_cell
 from calls.models import Agent, Call, Callback, CallResult
+from contacts.models import Contact
 from contacts.services import save_contact
 
 pytestmark = pytest.mark.django_db
@@ -365,8 +366,21 @@ def log(agents) -> dict[str, Call]:
     }
 
 
-def test_export_has_bom_semicolons_and_every_column(viewer: Client, log) -> None:
-    response = viewer.get(EXPORT)
+def staff_client(username: str, *codenames: str, agent: Agent | None = None) -> Client:
+    """A logged-in staff user with these permissions, linked to `agent` if given."""
+    user = User.objects.create_user(username, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    if agent is not None:
+        Agent.objects.filter(pk=agent.pk).update(user=user)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_export_has_bom_semicolons_and_every_column(log) -> None:
+    listener = staff_client("auditor", "view_call", "listen_all_recordings")
+
+    response = listener.get(EXPORT)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -380,6 +394,39 @@ def test_export_has_bom_semicolons_and_every_column(viewer: Client, log) -> None
         "101 Анна", "answered", "75", "Продажа", "Перезвонить в пятницу; «важно»",
         "https://pbx.example/r/1.mp3",
     ]
+
+
+def recording_links(client: Client) -> list[str]:
+    """The export's recording column: the outgoing, the missed, the answered call."""
+    _, *rows = read_csv(client.get(EXPORT))
+    return [row[9] for row in rows]
+
+
+ANSWERED_LINK, OUT_LINK = "https://pbx.example/r/1.mp3", "https://pbx.example/r/3.mp3"
+
+
+def test_export_gives_no_recording_link_to_who_may_not_listen(viewer: Client, log) -> None:
+    assert recording_links(viewer) == ["", "", ""]
+
+
+def test_export_gives_an_agent_the_links_of_their_own_calls_only(log, agents) -> None:
+    anna, boris = agents
+    Call.objects.filter(pk=log["out"].pk).update(record_link=OUT_LINK)
+
+    assert recording_links(staff_client("boris", "view_call", agent=boris)) == [OUT_LINK, "", ""]
+    assert recording_links(staff_client("anna", "view_call", agent=anna)) == ["", "", ANSWERED_LINK]
+
+
+def test_export_follows_the_routing_of_the_call_not_todays_responsible(log, agents) -> None:
+    anna, boris = agents
+    Call.objects.filter(pk=log["answered"].pk).update(agent=None, routed_to=boris)
+    Contact.objects.filter(pk=log["answered"].contact_id).update(responsible=anna)
+
+    routed = staff_client("boris", "view_call", agent=boris)
+    responsible_today = staff_client("anna", "view_call", agent=anna)
+
+    assert recording_links(routed) == ["", "", ANSWERED_LINK]
+    assert recording_links(responsible_today) == ["", "", ""]
 
 
 def test_export_applies_the_change_lists_filters(viewer: Client, log) -> None:
