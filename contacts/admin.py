@@ -12,6 +12,7 @@ from calls.clicktocall_admin import call_button, call_from_admin, can_place_call
 from contacts.leads import complete_leads
 from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
+from contacts.services import may_assign
 
 
 class ContactPhoneForm(forms.ModelForm):
@@ -107,6 +108,11 @@ class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
             # Only on the empty form's GET: on POST an unchanged initial row would be skipped.
             kwargs["initial"] = [{"number": phone}]
         return kwargs
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> list:
+        """The responsible agent is set only with "Can assign contacts", adding included."""
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if may_assign(request.user) else [*readonly, "responsible"]
 
     def has_place_calls_permission(self, request: HttpRequest) -> bool:
         return can_place_calls(request)

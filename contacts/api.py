@@ -3,14 +3,15 @@ import re
 
 import django_filters
 from django.db.models import Manager, Prefetch, QuerySet
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.response import Response
 
 from calls.api import filter_phone
 from calls.models import Agent
 from calls.services import ensure_agent
 from contacts.models import Contact, ContactPhone
 from contacts.phones import normalize_phone
-from contacts.services import save_contact
+from contacts.services import AssignmentDenied, check_assignment, save_contact
 
 EXTENSION = re.compile(r"[0-9]{1,32}")
 
@@ -66,10 +67,18 @@ class ContactSerializer(serializers.ModelSerializer):
         model = Contact
         fields = ["id", "name", "company", "email", "notes", "phones", "responsible"]
 
+    def _check_assignment(self, contact: Contact | None, validated_data: dict) -> None:
+        """Before any agent is made: a changed responsible needs "Can assign contacts"."""
+        if contact is None or "responsible" in validated_data:
+            check_assignment(user=self.context["request"].user, contact=contact,
+                             extension=validated_data.get("responsible") or "")
+
     def create(self, validated_data: dict) -> Contact:
+        self._check_assignment(None, validated_data)
         return save_contact(**{"phones": [], **_for_save(validated_data)})
 
     def update(self, contact: Contact, validated_data: dict) -> Contact:
+        self._check_assignment(contact, validated_data)
         fields = {
             "name": contact.name,
             "company": contact.company,
@@ -94,6 +103,11 @@ class ContactViewSet(viewsets.ModelViewSet):
 
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, AssignmentDenied):
+            return Response({"error": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        return super().handle_exception(exc)
 
     def get_queryset(self) -> QuerySet:
         return (

@@ -39,6 +39,8 @@ class Contact(models.Model):
         ordering = ["name", "id"]
         # The contact list's order: a page of a million contacts without sorting them all.
         indexes = [models.Index(fields=["name", "id"], name="contact_name_id")]
+        # Who is responsible decides where the client's calls ring: a right of its own.
+        permissions = [("assign_contact", _("Can assign contacts"))]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
 

@@ -2,8 +2,11 @@
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from calls.models import Agent
 from contacts.models import Contact, ContactPhone, display_name
@@ -88,6 +91,35 @@ def lookup_answer(contact: Contact | None) -> dict[str, str]:
     return _answer(
         contact.name, contact.company, agent and agent.extension, agent and agent.is_active
     )
+
+
+ASSIGN_PERMISSION = "contacts.assign_contact"
+
+
+class AssignmentDenied(PermissionError):
+    """The user may not change who is responsible for a contact."""
+
+
+def may_assign(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user` may set a contact's responsible agent ("Can assign contacts")."""
+    return user.is_active and user.has_perm(ASSIGN_PERMISSION)
+
+
+def check_assignment(
+    *, user: AbstractBaseUser | AnonymousUser, contact: Contact | None, extension: str
+) -> None:
+    """Raise AssignmentDenied when saving `contact` (None: a new one) with the responsible
+    `extension` ("" for nobody) would change its responsible and `user` may not assign.
+
+    A new contact without the right gets nobody: its calls ring by last talk, so the agent
+    working with the client gets them anyway, and nobody takes a caller's routing over by
+    adding a contact for their number.
+    """
+    current = contact.responsible.extension if contact and contact.responsible else ""
+    if extension != current and not may_assign(user):
+        raise AssignmentDenied(
+            _("You may not change who is responsible for a contact (“Can assign contacts”).")
+        )
 
 
 @transaction.atomic

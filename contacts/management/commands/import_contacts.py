@@ -1,4 +1,8 @@
-"""`manage.py import_contacts FILE.csv`: create or update contacts from a CSV file."""
+"""`manage.py import_contacts FILE.csv`: create or update contacts from a CSV file.
+
+An operator's command on the server: it sets responsible agents without any user's
+"Can assign contacts" (there is no user); the admin and the API check that right.
+"""
 import os
 import time
 from argparse import ArgumentParser
@@ -35,7 +39,11 @@ class Command(BaseCommand):
     help = (
         "Import contacts from a CSV file (UTF-8 or Windows-1251, `,` or `;`) with the columns "
         "name, company, phones, responsible, email. Contacts are matched by phone number, "
-        "so importing the same file again updates them. A progress bar is shown on a terminal."
+        "so importing the same file again updates them. A progress bar is shown on a terminal. "
+        "The `responsible` column sets (and replaces) contacts' responsible agents, which decides "
+        "where their calls ring. It runs as the server's operator, with no user, so nothing "
+        "checks \"Can assign contacts\" (as the admin and the API do): import only files "
+        "you trust."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
