@@ -42,6 +42,13 @@ class NoAgent(NoExtension):
     """No extension given, and the user has no linked active agent to take it from."""
 
 
+class NotYourExtension(ClickToCallError):
+    """Another extension than the user's own, without "Can call from any extension"."""
+
+
+ANY_EXTENSION_PERMISSION = "calls.call_from_any_extension"
+
+
 def extension_of(user: AbstractBaseUser | None) -> str:
     """The extension of the user's own active agent; raises NoExtension."""
     # A missing reverse one-to-one raises an AttributeError subclass; anonymous users lack it.
@@ -51,6 +58,21 @@ def extension_of(user: AbstractBaseUser | None) -> str:
             _("Your user is not linked to an active agent, so there is no extension to ring.")
         )
     return agent.extension
+
+
+def calling_extension(user: AbstractBaseUser | None, requested: str | None) -> str:
+    """The extension a call of `user` rings: the user's own; another one (`requested`) only
+    with "Can call from any extension" (a supervisor's); raises ClickToCallError."""
+    requested = (requested or "").strip()
+    if not requested:
+        return extension_of(user)
+    if user is not None and user.is_active and user.has_perm(ANY_EXTENSION_PERMISSION):
+        return requested
+    if requested != extension_of(user):
+        raise NotYourExtension(
+            _("You may call only from your own extension (“Can call from any extension”).")
+        )
+    return requested
 
 
 # The two directions of one rule: an attempt and its call are the same call when the PBX's
@@ -97,7 +119,8 @@ def link_attempt(*, call: Call, event: pbx.CallEvent, received_at: datetime) -> 
 def place_call(
     *, user: AbstractBaseUser | None, to: str, extension: str | None = None
 ) -> CallAttempt:
-    """Ask the PBX to connect `extension` (default: the user's own) with `to`; never retried.
+    """Ask the PBX to connect `extension` (default: the user's own; another one needs "Can
+    call from any extension") with `to`; never retried.
 
     Raises ClickToCallError before asking the PBX; a PBX failure is returned as an attempt
     whose `result` is not `ok` and whose `error` says what went wrong.
@@ -105,7 +128,7 @@ def place_call(
     phone = normalize_phone(to)
     if phone is None:
         raise NotAPhone(_("“%(value)s” is not a phone number.") % {"value": to.strip()[:64]})
-    extension = (extension or "").strip() or extension_of(user)
+    extension = calling_extension(user, extension)
     if not _EXTENSION.fullmatch(extension):
         raise NoExtension(_("An extension is 1-32 visible characters without spaces."))
     attempt = CallAttempt(user=user, extension=extension, phone=phone)

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.clicktocall import ClickToCallError, place_call
+from calls.clicktocall import ClickToCallError, NotYourExtension, place_call
 from calls.models import CallAttempt
 
 # A failed attempt's HTTP status: the PBX is not set up (503), or it failed us (502).
@@ -56,7 +56,8 @@ def attempt_data(attempt: CallAttempt) -> dict:
 
 
 class ClickToCallView(APIView):
-    """Ring the caller's extension, then the number `to`; the answer is the recorded attempt."""
+    """Ring the caller's extension (`from`: another one, with "Can call from any extension"),
+    then the number `to`; the answer is the recorded attempt."""
 
     permission_classes = [IsAuthenticated, CanPlaceCalls]
 
@@ -69,6 +70,8 @@ class ClickToCallView(APIView):
                 to=form.validated_data["to"],
                 extension=form.validated_data.get("from") or None,
             )
+        except NotYourExtension as exc:
+            return Response({"error": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         except ClickToCallError as exc:
             return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         if attempt.result != CallAttempt.Result.OK:

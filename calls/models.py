@@ -312,7 +312,11 @@ class CallAttempt(models.Model):
         indexes = [
             models.Index(fields=["extension", "phone", "created_at"], name="callattempt_match"),
         ]
-        permissions = [("place_calls", _("Can place calls"))]
+        permissions = [
+            ("place_calls", _("Can place calls")),
+            # Ringing someone else's phone first (`from` in the API): a supervisor's right.
+            ("call_from_any_extension", _("Can call from any extension")),
+        ]
         verbose_name = _("call attempt")
         verbose_name_plural = _("call attempts")
 

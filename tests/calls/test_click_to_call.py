@@ -8,7 +8,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from calls import pbx
-from calls.clicktocall import NoExtension, NotAPhone, place_call
+from calls.clicktocall import (
+    ClickToCallError,
+    NoExtension,
+    NotAPhone,
+    NotYourExtension,
+    place_call,
+)
 from calls.models import Agent, Call, CallAttempt
 from calls.services import record_event
 from tests.calls.conftest import PBX_TOKEN
@@ -56,8 +62,37 @@ def test_a_call_is_placed_from_the_user_own_extension(fake_pbx, caller):
     assert fake_pbx.received[0]["to"] == "79201119613"
 
 
-def test_an_explicit_extension_wins(fake_pbx, caller):
-    assert place_call(user=caller, to="+79201119613", extension="205").extension == "205"
+def supervisor() -> User:
+    """A user who may place calls from any extension, with no agent of their own."""
+    user = User.objects.create_user("supervisor")
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["place_calls", "call_from_any_extension"]))
+    return User.objects.get(pk=user.pk)
+
+
+def test_another_extension_needs_the_permission(fake_pbx, caller):
+    with pytest.raises(NotYourExtension):
+        place_call(user=caller, to="+79201119613", extension="205")
+
+    assert fake_pbx.received == []
+    assert not CallAttempt.objects.exists()
+
+
+def test_the_own_extension_may_be_named(fake_pbx, caller):
+    assert place_call(user=caller, to="+79201119613", extension=" 100 ").extension == "100"
+
+
+def test_a_supervisor_calls_from_any_extension(fake_pbx):
+    assert place_call(user=supervisor(), to="+79201119613", extension="205").extension == "205"
+    assert fake_pbx.received[0]["from"] == "205"
+
+
+def test_an_inactive_supervisor_may_not_name_an_extension(fake_pbx):
+    user = supervisor()
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    with pytest.raises(ClickToCallError):
+        place_call(user=User.objects.get(pk=user.pk), to="+79201119613", extension="205")
 
 
 def test_not_a_phone_is_refused_before_the_pbx(fake_pbx, caller):
@@ -196,11 +231,27 @@ def test_api_places_a_call(fake_pbx, api):
     assert body["pbx_answer"] == {"uuid": "c0ffee-1"}
 
 
-def test_api_takes_the_extension_from_the_request(fake_pbx, api):
-    response = api.post(URL, {"to": "+79201119613", "from": "205"}, format="json")
+def test_api_takes_the_extension_from_a_supervisor(fake_pbx):
+    response = token_client(supervisor()).post(URL, {"to": "+79201119613", "from": "205"},
+                                               format="json")
 
     assert response.json()["from"] == "205"
     assert fake_pbx.received[0]["from"] == "205"
+
+
+@pytest.mark.parametrize("extension", ["205", "1000", "100 1", "*100"])
+def test_api_refuses_another_extension_without_the_permission(fake_pbx, api, extension):
+    response = api.post(URL, {"to": "+79201119613", "from": extension}, format="json")
+
+    assert response.status_code == 403
+    assert "your own extension" in response.json()["error"]
+    assert fake_pbx.received == []
+
+
+def test_api_accepts_the_own_extension_as_from(fake_pbx, api):
+    response = api.post(URL, {"to": "+79201119613", "from": "100"}, format="json")
+
+    assert (response.status_code, response.json()["from"]) == (200, "100")
 
 
 def test_api_refuses_a_non_phone(fake_pbx, api):
