@@ -329,4 +329,13 @@ RU = {
     'recording lost after %(attempts)s attempts: %(reason)s': 'запись утеряна после %(attempts)s попыток: %(reason)s',
     'deleted after %(days)s days (RECORDINGS_RETENTION_DAYS)': 'удалена через %(days)s дн. (RECORDINGS_RETENTION_DAYS)',
     "listeners": "кто слушал",
+    # issue 12: rights
+    "Can assign contacts": "Может назначать ответственных за контакты",
+    "You may not change who is responsible for a contact (“Can assign contacts”).":
+        "Вы не можете менять ответственного за контакт (нужно право «Может назначать "
+        "ответственных за контакты»).",
+    "Can call from any extension": "Может звонить с любого добавочного",
+    "You may call only from your own extension (“Can call from any extension”).":
+        "Вы можете звонить только со своего добавочного (звонить с чужого позволяет право "
+        "«Может звонить с любого добавочного»).",
 }
