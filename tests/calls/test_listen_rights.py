@@ -128,3 +128,21 @@ def test_a_journal_row_without_a_call_shows_its_link_to_listen_all_only(call):
 
     assert LINK_MARK in journal_row(user("listen-all"), call)
     assert LINK_MARK not in journal_row(user("answered"), call)
+
+
+def test_assigning_oneself_a_contact_opens_none_of_its_past_calls(call):
+    """Even with "Can assign contacts", taking a client over gives their routing, not the
+    recordings of calls others had with them."""
+    taker = user("other-agent")
+    taker.user_permissions.add(*Permission.objects.filter(
+        codename__in=["change_contact", "assign_contact"]))
+
+    api = token_client(taker)
+
+    response = api.patch(f"/api/contacts/{call.contact_id}/", {"responsible": "106"},
+                         format="json")
+
+    assert response.status_code == 200
+    assert Contact.objects.get(pk=call.contact_id).responsible.extension == "106"
+    assert LINK_MARK not in api.get(f"/api/calls/{CALLID}/").content.decode()
+    assert LINK_MARK not in call_page(taker, call)
