@@ -3,23 +3,15 @@
 The PBX keeps recordings for about a week behind unauthenticated links. When a call gets a
 `record_link`, `request_archiving` (in the event's transaction) makes its `Recording` and
 enqueues `archive` on commit. `archive` claims the row with one conditional UPDATE, downloads
-the link through `fetch` (hosts allow-listed before any connection, a timeout, a size limit,
-an audio type check), stores it through Django's storage API, and either marks it archived,
-refuses it for good, or schedules a retry with backoff until RECORDINGS_RETRY_FOR, then
-calls it lost.
+the link through `fetch` (calls/recording_fetch.py: every hop checked and connected to the
+checked address, a deadline, a size limit, an audio type check), stores it through Django's
+storage API, and either marks it archived, refuses it for good, or schedules a retry with
+backoff until RECORDINGS_RETRY_FOR, then calls it lost.
 """
-import hashlib
-import ipaddress
 import logging
-import socket
 import tempfile
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO
-from urllib.parse import urljoin, urlsplit
 
-import requests
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -34,180 +26,27 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from calls.models import Call, Recording, RecordingListen
+from calls.recording_fetch import Fetched, fetch
+from calls.recording_links import RecordingRefused, RecordingUnavailable
 
 logger = logging.getLogger(__name__)
 
-# One session for the worker process (connections kept between downloads).
-_session = requests.Session()
-
-CHUNK_BYTES = 64 * 1024
-MAX_REDIRECTS = 3
-# A claim lasts this long: a worker that died mid-download frees the recording after it.
-CLAIM_SECONDS = 15 * 60
-# A download taking longer than this (a trickling server) is abandoned and retried.
-DOWNLOAD_DEADLINE_SECONDS = 10 * 60
+# A claim lasts the download's deadline (RECORDINGS_DEADLINE) plus this, the time given to
+# store the copy, so no second worker takes a recording a live worker is still on; a worker
+# that died frees it when the claim runs out.
+STORE_SECONDS = 15 * 60
 # Retries: 1, 2, 4, … minutes, at most an hour apart, until RECORDINGS_RETRY_FOR has passed.
 RETRY_FIRST_SECONDS = 60
 RETRY_MAX_SECONDS = 3600
 # Plays by one user of one recording within one such slot make one audit row.
 LISTEN_SLOT_SECONDS = 30 * 60
 
-# Servers often say application/octet-stream: then the first bytes must be audio.
-GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/x-download"}
 EXTENSIONS = {
     "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
     "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/ogg": ".ogg", "audio/opus": ".opus",
     "audio/flac": ".flac", "audio/x-flac": ".flac", "audio/mp4": ".m4a", "audio/aac": ".aac",
     "audio/webm": ".webm",
 }
-
-
-class RecordingUnavailable(Exception):
-    """Not there yet or not reachable now (404, 5xx, connection failure, timeout): retried."""
-
-
-class RecordingRefused(Exception):
-    """Never to be fetched (forbidden host, not audio, too big, other 4xx): not retried."""
-
-
-@dataclass(frozen=True)
-class Fetched:
-    size: int
-    sha256: str
-    content_type: str
-
-
-# --- the HTTP client ----------------------------------------------------------------------------
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-def _dangerous(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Loopback, link-local (cloud metadata), multicast, unspecified or reserved."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    address = mapped or address
-    return (address.is_loopback or address.is_link_local or address.is_multicast
-            or address.is_unspecified or address.is_reserved)
-
-
-def _listed_exactly(host: str, allowed: list[str]) -> bool:
-    ip = _ip(host)
-    for entry in allowed:
-        entry_ip = _ip(entry)
-        if (ip is not None and entry_ip is not None and ip == entry_ip) or host == entry:
-            return True
-    return False
-
-
-def check_link(url: str, *, allowed: list[str] | None = None) -> None:
-    """Refuse (RecordingRefused) a link the CRM must not fetch; no connection is made, but a
-    host name is resolved: one resolving to a loopback or link-local address is refused."""
-    allowed = [entry.lower() for entry in (settings.RECORDINGS_ALLOWED_HOSTS
-                                           if allowed is None else allowed)]
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError as exc:
-        raise RecordingRefused(_("not a valid link")) from exc
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        raise RecordingRefused(_("not an http(s) link"))
-    if _listed_exactly(host, allowed):
-        return  # named by the settings, IP literals and localhost included
-    in_domain = any(entry.startswith(".") and (host.endswith(entry) or host == entry[1:])
-                    for entry in allowed)
-    if _ip(host) is not None or host == "localhost" or not in_domain:
-        raise RecordingRefused(_("host %(host)s is not allowed (RECORDINGS_ALLOWED_HOSTS)")
-                               % {"host": host})
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
-    except OSError as exc:
-        raise RecordingUnavailable(_("cannot resolve %(host)s") % {"host": host}) from exc
-    if any(_dangerous(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses):
-        raise RecordingRefused(_("host %(host)s resolves to an internal address") % {"host": host})
-
-
-def _sniff(head: bytes) -> str:
-    """The audio type the first bytes show, or ""."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
-    if head[:4] == b"OggS":
-        return "audio/ogg"
-    if head[:4] == b"fLaC":
-        return "audio/flac"
-    if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"mp4", b"iso"):
-        return "audio/mp4"
-    return ""
-
-
-def _get(url: str) -> requests.Response:
-    """GET with redirects followed by hand, each hop's host checked before connecting."""
-    timeout = settings.RECORDINGS_TIMEOUT
-    for _hop in range(MAX_REDIRECTS + 1):
-        check_link(url)
-        host = urlsplit(url).hostname  # never the whole URL in messages: it may carry secrets
-        try:
-            response = _session.get(url, stream=True, timeout=timeout, allow_redirects=False)
-        except requests.Timeout as exc:
-            raise RecordingUnavailable(_("%(host)s did not answer within %(seconds)s s")
-                                       % {"host": host, "seconds": f"{timeout:g}"}) from exc
-        except requests.RequestException as exc:
-            raise RecordingUnavailable(_("cannot connect to %(host)s (%(reason)s)")
-                                       % {"host": host, "reason": type(exc).__name__}) from exc
-        if response.is_redirect and response.headers.get("Location"):
-            response.close()
-            url = urljoin(url, response.headers["Location"])
-            continue
-        return response
-    raise RecordingRefused(_("too many redirects"))
-
-
-def fetch(url: str, *, into: IO[bytes], max_bytes: int | None = None) -> Fetched:
-    """Download the recording at `url` into the binary file `into`, streaming."""
-    max_bytes = settings.RECORDINGS_MAX_BYTES if max_bytes is None else max_bytes
-    too_big = _("larger than %(limit)s bytes (RECORDINGS_MAX_BYTES)") % {"limit": max_bytes}
-    response = _get(url)
-    with response:
-        status = response.status_code
-        if status in (404, 408, 425, 429) or status >= 500:
-            raise RecordingUnavailable(_("HTTP %(status)s") % {"status": status})
-        if status != 200:
-            raise RecordingRefused(_("HTTP %(status)s") % {"status": status})
-        declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if declared not in GENERIC_TYPES and not declared.startswith("audio/"):
-            raise RecordingRefused(_("not audio (%(type)s)") % {"type": declared})
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > max_bytes:
-            raise RecordingRefused(too_big)
-        digest, size, content_type = hashlib.sha256(), 0, declared
-        deadline = time.monotonic() + DOWNLOAD_DEADLINE_SECONDS
-        try:
-            for chunk in response.iter_content(CHUNK_BYTES):
-                if size == 0 and declared in GENERIC_TYPES:
-                    content_type = _sniff(chunk[:16])
-                    if not content_type:
-                        raise RecordingRefused(_("not audio (%(type)s)")
-                                               % {"type": declared or "no type"})
-                size += len(chunk)
-                if size > max_bytes:
-                    raise RecordingRefused(too_big)
-                if time.monotonic() > deadline:
-                    raise RecordingUnavailable(_("download took too long"))
-                digest.update(chunk)
-                into.write(chunk)
-        except requests.RequestException as exc:
-            raise RecordingUnavailable(_("download interrupted (%(reason)s)")
-                                       % {"reason": type(exc).__name__}) from exc
-    if size == 0:
-        raise RecordingUnavailable(_("empty answer"))
-    return Fetched(size=size, sha256=digest.hexdigest(), content_type=content_type)
 
 
 # --- archiving ----------------------------------------------------------------------------------
@@ -253,6 +92,14 @@ def _release(recording_id: int, token: str, **changes: object) -> bool:
     ))
 
 
+def _renew(recording_id: int, token: str, *, seconds: float) -> bool:
+    """Extend our claim by `seconds` from now, if it is still ours and has not run out."""
+    now = timezone.now()
+    return bool(Recording.objects.filter(pk=recording_id, claimed_by=token,
+                                         claimed_until__gte=now)
+                .update(claimed_until=now + timedelta(seconds=seconds)))
+
+
 def _storage_name(recording: Recording, fetched: Fetched) -> str:
     extension = EXTENSIONS.get(fetched.content_type, ".audio")
     started = recording.call.started_at
@@ -275,6 +122,10 @@ def _retry_or_lose(recording: Recording, token: str, reason: str, now: datetime)
     return Recording.Status.PENDING
 
 
+def _status(recording_id: int) -> str:
+    return Recording.objects.filter(pk=recording_id).values_list("status", flat=True).first() or ""
+
+
 def archive(*, recording_id: int, force: bool = False) -> str:
     """Download and store one recording; returns its status afterwards.
 
@@ -289,18 +140,22 @@ def archive(*, recording_id: int, force: bool = False) -> str:
     )
     if not force:
         claimable = claimable.filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
+    # The claim outlasts the longest a download can take (RECORDINGS_DEADLINE, enforced during
+    # every read), so it cannot run out while this worker is still fetching.
+    claim_seconds = settings.RECORDINGS_DEADLINE + STORE_SECONDS
     claimed = claimable.update(
-        claimed_by=token, claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+        claimed_by=token, claimed_until=now + timedelta(seconds=claim_seconds),
         attempts=F("attempts") + 1, last_attempt_at=now,
         first_attempt_at=Coalesce("first_attempt_at", Value(now, output_field=DateTimeField())),
     )
     if not claimed:
-        status = Recording.objects.filter(pk=recording_id).values_list("status", flat=True)
-        return status.first() or ""
+        return _status(recording_id)
     recording = Recording.objects.select_related("call").get(pk=recording_id)
     try:
         with tempfile.TemporaryFile() as spool:
             fetched = fetch(recording.source_url, into=spool)
+            if not _renew(recording.pk, token, seconds=STORE_SECONDS):
+                return _status(recording_id)  # our claim was taken over: store nothing
             spool.seek(0)
             name = default_storage.save(_storage_name(recording, fetched), File(spool))
     except RecordingRefused as exc:
@@ -311,7 +166,8 @@ def archive(*, recording_id: int, force: bool = False) -> str:
         return _retry_or_lose(recording, token, str(exc), timezone.now())
     except Exception as exc:  # storage full, database hiccup, …: retried like a network failure
         logger.exception("archiving recording %s failed", recording.pk)
-        return _retry_or_lose(recording, token, f"{type(exc).__name__}: {exc}", timezone.now())
+        reason = _("could not store the copy (%(reason)s)") % {"reason": type(exc).__name__}
+        return _retry_or_lose(recording, token, reason, timezone.now())
     stored = _release(
         recording.pk, token, status=Recording.Status.ARCHIVED, file=name, size=fetched.size,
         sha256=fetched.sha256, content_type=fetched.content_type, archived_at=timezone.now(),

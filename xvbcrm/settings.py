@@ -308,8 +308,9 @@ STORAGES["default"] = {
     "OPTIONS": env.json("STORAGE_OPTIONS", default={}),
 }
 # Hosts recording links may be fetched from: PBX_URL's host plus this list (a name, or
-# `.example.com` for its subdomains). IP addresses, `localhost` and names resolving to loopback
-# or link-local addresses are fetched only when listed exactly (PBX_URL's host counts).
+# `.example.com` for its subdomains). An IP address in a link, or a non-public address (private,
+# loopback, link-local, shared, unique-local, ...) a name resolves to, is connected to only
+# when that address itself is listed (PBX_URL's host counts).
 _recording_hosts = [urlsplit(PBX_URL).hostname or ""]
 _recording_hosts += env.list("RECORDINGS_ALLOWED_HOSTS", default=[])
 RECORDINGS_ALLOWED_HOSTS = [host.strip().lower() for host in _recording_hosts if host.strip()]
@@ -318,5 +319,9 @@ RECORDINGS_MAX_BYTES = env.int("RECORDINGS_MAX_BYTES", default=100 * 1024 * 1024
 RECORDINGS_RETRY_FOR = env.int("RECORDINGS_RETRY_FOR", default=24 * 3600)
 # Days our copies are kept (`manage.py prune_recordings` deletes older ones); 0: forever.
 RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=0)
-# Seconds to connect to the PBX and between two reads of a download.
+# Seconds to connect to the PBX and that one read of a download may wait.
 RECORDINGS_TIMEOUT = env.float("RECORDINGS_TIMEOUT", default=10)
+# Seconds a whole download may take (connection, redirects and every read); then it is retried.
+RECORDINGS_DEADLINE = env.float("RECORDINGS_DEADLINE", default=600)
+# CA certificates (a PEM file) https recording links are checked against; empty: certifi's.
+RECORDINGS_CA_FILE = env.str("RECORDINGS_CA_FILE", default="")
