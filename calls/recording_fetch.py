@@ -138,9 +138,13 @@ def _open(destination: Destination, deadline: Deadline) -> http.client.HTTPRespo
         connection = http.client.HTTPSConnection(link.host, link.port, context=context)
     else:
         context, connection = None, http.client.HTTPConnection(link.host, link.port)
-    connection.sock = _connect(destination, deadline, context)
-    connection.request("GET", link.target, headers=HEADERS)
-    return connection.getresponse()
+    try:
+        connection.sock = _connect(destination, deadline, context)
+        connection.request("GET", link.target, headers=HEADERS)
+        return connection.getresponse()
+    except BaseException:
+        connection.close()
+        raise
 
 
 def _failed(exc: BaseException, host: str, deadline: Deadline) -> RecordingUnavailable:
@@ -193,6 +197,11 @@ def _not_audio(declared: str) -> RecordingRefused:
     return RecordingRefused(_("not audio (%(type)s)") % {"type": named})
 
 
+def _too_big(max_bytes: int) -> RecordingRefused:
+    return RecordingRefused(_("larger than %(limit)s bytes (RECORDINGS_MAX_BYTES)")
+                            % {"limit": max_bytes})
+
+
 def _check_answer(response: http.client.HTTPResponse, max_bytes: int) -> str:
     """The declared type of an answer worth reading; raises for one that is not."""
     status = response.status
@@ -204,8 +213,7 @@ def _check_answer(response: http.client.HTTPResponse, max_bytes: int) -> str:
     if declared not in GENERIC_TYPES and not declared.startswith("audio/"):
         raise _not_audio(declared)
     if response.length is not None and response.length > max_bytes:
-        raise RecordingRefused(_("larger than %(limit)s bytes (RECORDINGS_MAX_BYTES)")
-                               % {"limit": max_bytes})
+        raise _too_big(max_bytes)
     return declared
 
 
@@ -227,8 +235,7 @@ def fetch(url: str, *, into: IO[bytes], max_bytes: int | None = None) -> Fetched
                             raise _not_audio(declared)
                     size += len(chunk)
                     if size > max_bytes:
-                        raise RecordingRefused(_("larger than %(limit)s bytes "
-                                                 "(RECORDINGS_MAX_BYTES)") % {"limit": max_bytes})
+                        raise _too_big(max_bytes)
                     digest.update(chunk)
                     into.write(chunk)
             except TimeoutError as exc:
