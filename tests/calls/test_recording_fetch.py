@@ -3,6 +3,7 @@ refused, a trickling server cannot outlast the deadline, a claim outlasts its do
 what a failure stores is in our words. Against local servers and a resolver the test controls."""
 import hashlib
 import ipaddress
+import itertools
 import socket
 import ssl
 import threading
@@ -10,11 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import trustme
 from django.db import connection
 from django.utils import timezone
+from urllib3.util import parse_url
 
 from calls import recording_links, recordings
 from calls.emulator import tone_wav
@@ -138,6 +141,37 @@ def test_a_link_is_read_once_into_what_is_connected_to_and_sent(link, host, port
     parsed = parse_link(link)
 
     assert (parsed.host, parsed.port, parsed.target) == (host, port, target)
+
+
+# Around an allowed host: another host, and one or two of the characters URL parsers split
+# an authority at differently.
+OTHERS = ["", "127.0.0.1", "[::1]", "10.0.0.1", "evil.org", "user:pw", "0x7f.1"]
+SEPARATORS = ["", "@", "\\", ":", "#", "?", "/", " ", "\t", "%40", "\uff0e", ".", "80"]
+
+
+def surroundings() -> Iterator[tuple[str, str]]:
+    pairs = [a + b for a, b in itertools.product(SEPARATORS, repeat=2)]
+    for other, pair in itertools.product(OTHERS, pairs):
+        yield other + pair, ""
+        yield "", pair + other
+    for other, before, after in itertools.product(OTHERS, SEPARATORS, SEPARATORS):
+        yield other + before, after + other
+
+
+def test_whatever_surrounds_an_allowed_host_every_parser_reads_that_host(resolver):
+    resolver.names = {"vpbx.example.com": ["93.184.216.34"]}
+    accepted = []
+    for before, after in surroundings():
+        url = f"http://{before}vpbx.example.com{after}"
+        try:
+            destination = check_link(url, allowed=["vpbx.example.com"])
+        except RecordingRefused:
+            continue
+        accepted.append(url)
+        assert destination.link.host == "vpbx.example.com", url
+        assert urlsplit(url).hostname == parse_url(url).host == "vpbx.example.com", url
+        assert destination.addresses == (ipaddress.ip_address("93.184.216.34"),)
+    assert "http://vpbx.example.com#@127.0.0.1" in accepted  # the check is not refusing all
 
 
 # --- the allow-list and the addresses -----------------------------------------------------------
