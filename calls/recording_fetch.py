@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urljoin
@@ -32,6 +33,7 @@ from calls.recording_links import (
 )
 
 CHUNK_BYTES = 64 * 1024
+SNIFF_BYTES = 16  # what `_sniff` looks at
 MAX_REDIRECTS = 3
 REDIRECTS = {301, 302, 303, 307, 308}
 HEADERS = {"User-Agent": "xvbcrm-recordings", "Accept": "audio/*, */*;q=0.1",
@@ -217,6 +219,31 @@ def _check_answer(response: http.client.HTTPResponse, max_bytes: int) -> str:
     return declared
 
 
+def _chunks(response: http.client.HTTPResponse, host: str,
+            deadline: Deadline) -> Iterator[bytes]:
+    """The body as it arrives (each read waits RECORDINGS_TIMEOUT at most), failures in our
+    words."""
+    while True:
+        try:
+            chunk = response.read1(CHUNK_BYTES)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if deadline.expired or isinstance(exc, TimeoutError):
+                raise _failed(exc, host, deadline) from exc
+            raise RecordingUnavailable(_("download interrupted (%(reason)s)")
+                                       % {"reason": type(exc).__name__}) from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def _audio_type(head: bytes, declared: str) -> str:
+    """The audio type the first bytes of an answer of a generic type show; refused if none."""
+    sniffed = _sniff(head)
+    if not sniffed:
+        raise _not_audio(declared)
+    return sniffed
+
+
 def fetch(url: str, *, into: IO[bytes], max_bytes: int | None = None) -> Fetched:
     """Download the recording at `url` into the binary file `into`, streaming; raises
     RecordingRefused (never to be fetched) or RecordingUnavailable (try again later)."""
@@ -226,25 +253,18 @@ def fetch(url: str, *, into: IO[bytes], max_bytes: int | None = None) -> Fetched
         with response:
             declared = _check_answer(response, max_bytes)
             expected = response.length
-            digest, size, content_type = hashlib.sha256(), 0, declared
-            try:
-                while chunk := response.read1(CHUNK_BYTES):
-                    if size == 0 and declared in GENERIC_TYPES:
-                        content_type = _sniff(chunk[:16])
-                        if not content_type:
-                            raise _not_audio(declared)
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise _too_big(max_bytes)
-                    digest.update(chunk)
-                    into.write(chunk)
-            except TimeoutError as exc:
-                raise _failed(exc, host, deadline) from exc
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                if deadline.expired:
-                    raise deadline.exceeded() from exc
-                raise RecordingUnavailable(_("download interrupted (%(reason)s)")
-                                           % {"reason": type(exc).__name__}) from exc
+            digest, size, head, content_type = hashlib.sha256(), 0, b"", declared
+            sniffing = declared in GENERIC_TYPES  # until SNIFF_BYTES have come
+            for chunk in _chunks(response, host, deadline):
+                if sniffing:
+                    head += chunk[:SNIFF_BYTES - len(head)]
+                    if len(head) == SNIFF_BYTES:
+                        content_type, sniffing = _audio_type(head, declared), False
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_big(max_bytes)
+                digest.update(chunk)
+                into.write(chunk)
         if deadline.expired:  # the connection was shut down: what came is not the whole
             raise deadline.exceeded()
     if expected is not None and size != expected:
@@ -252,4 +272,6 @@ def fetch(url: str, *, into: IO[bytes], max_bytes: int | None = None) -> Fetched
                                    % {"reason": "IncompleteRead"})
     if size == 0:
         raise RecordingUnavailable(_("empty answer"))
+    if sniffing:  # shorter than SNIFF_BYTES
+        content_type = _audio_type(head, declared)
     return Fetched(size=size, sha256=digest.hexdigest(), content_type=content_type)

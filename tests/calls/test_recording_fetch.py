@@ -387,6 +387,18 @@ def test_a_trickling_server_cannot_hold_a_worker_past_the_deadline(server, setti
 
 
 @pytest.mark.django_db
+def test_a_slow_but_steady_octet_stream_is_recognised_as_audio(server):
+    # Bytes arrive one by one: the type is judged on the first 16, however they come.
+    link = server.serve("/r.bin", Answer(content_type="application/octet-stream", body=TINY_WAV,
+                                         trickle=0.002))
+
+    recording = archive(recording_for(link))
+
+    assert (recording.status, recording.content_type) == ("archived", "audio/wav")
+    assert recording.size == len(TINY_WAV)
+
+
+@pytest.mark.django_db
 def test_a_read_waits_at_most_the_timeout(server, settings):
     settings.RECORDINGS_TIMEOUT = 0.5
     link = server.serve("/stalled.wav", Answer(body=WAV, stall=5))
