@@ -1,4 +1,5 @@
 """A real HTTP(S) server on 127.0.0.1 standing in for the PBX's recording links."""
+import socket
 import ssl
 import threading
 import time
@@ -58,6 +59,20 @@ class RecordingServer:
             self.received.set()
             queue = self.answers.get(path) or [Answer(status=404, content_type="text/plain")]
             return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+@dataclass
+class Resolver:
+    """Names to addresses, as the test says; every lookup is recorded."""
+
+    names: dict[str, list[str]] = field(default_factory=dict)
+    lookups: list[str] = field(default_factory=list)
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        if host not in self.names:
+            raise socket.gaierror(socket.EAI_NONAME, "unknown name")
+        return self.names[host]
 
 
 def _handler(server: RecordingServer) -> type[BaseHTTPRequestHandler]:
