@@ -1,4 +1,5 @@
-"""Import contacts from a CSV file as Excel writes it (UTF-8 or Windows-1251, `,` or `;`).
+"""Import contacts from a CSV file as Excel writes it (UTF-8 or Windows-1251, `,` or `;`):
+reading the file (contacts.import_encoding, contacts.import_reading) and saving its rows.
 
 The header row names the columns, in any case and with any surrounding spaces; English or
 Russian names are accepted:
@@ -17,7 +18,8 @@ the numbers belong to several; a row without numbers matches by exact name and c
 numbers are merged, and non-empty cells replace the stored values (an empty cell keeps what
 the CRM has). Otherwise the row creates a contact, named after its company or first number
 when the name cell is empty. Blank rows are ignored; bad rows are reported with their line
-number and skipped, the other rows still land.
+number and skipped, the other rows still land. Each data row is counted once: created,
+updated, unchanged or skipped.
 
 A million rows take well under a minute on two cores, in little memory: the file is read
 and checked in a child process while this one saves batches of rows, each in a transaction,
@@ -26,13 +28,9 @@ with connections of their own write batches while the next ones are planned; wha
 not written yet is laid over what the database shows, so that each row lands exactly as if
 the rows were saved one by one.
 """
-import codecs
-import csv
 import io
 import multiprocessing
 import os
-import re
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -41,42 +39,25 @@ from functools import cached_property
 from queue import Empty, SimpleQueue
 from typing import BinaryIO, NamedTuple
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from calls.models import Agent
 from calls.services import ensure_agent
+from contacts.import_encoding import EncodingError, choose_encoding, describe
+from contacts.import_reading import (
+    ContactImportError,
+    ContactRow,
+    Header,
+    LineCount,
+    RowError,
+    read_header,
+    read_rows,
+)
 from contacts.models import Contact, ContactPhone
-from contacts.phones import format_phone, normalize_phone
+from contacts.phones import format_phone
 
-HEADER_ALIASES: dict[str, str] = {
-    "name": "name",
-    "имя": "name",
-    "фио": "name",
-    "company": "company",
-    "компания": "company",
-    "организация": "company",
-    "phones": "phones",
-    "phone": "phones",
-    "телефоны": "phones",
-    "телефон": "phones",
-    "responsible": "responsible",
-    "ответственный": "responsible",
-    "extension": "responsible",
-    "добавочный": "responsible",
-    "email": "email",
-    "e-mail": "email",
-    "почта": "email",
-}
-REQUIRED_COLUMNS = ("name", "phones")
-_FIELDS = ("name", "company", "phones", "responsible", "email")
-ENCODINGS = ("utf-8-sig", "cp1251")
-DELIMITERS = (";", ",")
 BATCH_SIZE = 500  # rows per transaction: short write locks for the webhook beside the import
 # PostgreSQL locks rows, not the database: bigger batches, fewer round trips and commits.
 POSTGRESQL_BATCH_SIZE = 5000
@@ -88,30 +69,22 @@ READ_AHEAD_MIN_BYTES = 1 << 20
 READER_NICENESS = 10
 READ_AHEAD_BATCHES = 8  # batches the reader may be ahead: the memory an import holds
 MAX_LISTED_ERRORS = 1000  # bad rows kept with their reasons; all of them are counted
-_CHUNK = 1 << 16
-_PHONE_SEPARATORS = re.compile(r"[,;\r\n]+")
-_MAX_LENGTH = {
-    name: Contact._meta.get_field(name).max_length for name in ("name", "company", "email")
-}
-_MAX_NAME, _MAX_COMPANY, _MAX_EMAIL = _MAX_LENGTH.values()
-_MAX_EXTENSION = Agent._meta.get_field("extension").max_length
 
-
-class ContactImportError(Exception):
-    """The file as a whole cannot be imported (unreadable, undecodable, header missing)."""
-
-
-class RowError(NamedTuple):
-    line: int
-    reason: str
+__all__ = ["ContactImportError", "ImportSummary", "RowError", "import_contacts"]
 
 
 @dataclass
 class ImportSummary:
+    """What an import did with each data row (created + updated + unchanged + skipped = rows),
+    and the file's lines: the header's, the rows', blank ones."""
+
     created: int = 0
     updated: int = 0
+    unchanged: int = 0  # rows matching a contact that already had all they hold
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
+    encoding: str = ""  # as people name it: UTF-8, Windows-1251...
+    lines: LineCount = field(default_factory=LineCount)
 
     def skip(self, line: int, reason: str) -> None:
         """Count a bad row, keeping its reason while the list is short enough to print."""
@@ -120,191 +93,36 @@ class ImportSummary:
             self.errors.append(RowError(line, reason))
 
 
-class ContactRow(NamedTuple):
-    name: str
-    company: str
-    email: str
-    responsible: str
-    phones: tuple[str, ...]
-
-
-def detect_encoding(binary: BinaryIO) -> str:
-    """The first of ENCODINGS that decodes the whole file strictly, read in chunks."""
-    for encoding in ENCODINGS:
-        binary.seek(0)
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-        try:
-            while chunk := binary.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        finally:
-            binary.seek(0)
-        return encoding
-    raise ContactImportError("The file is neither UTF-8 nor Windows-1251 text.")
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    """Column positions by field name; unknown columns are left out."""
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        name = HEADER_ALIASES.get(title.strip().lower())
-        if name is None:
-            continue
-        if name in columns:
-            raise ContactImportError(f"The header has two {name!r} columns: {title.strip()!r}.")
-        columns[name] = index
-    return columns
-
-
-def _split_header(line: str, delimiters: tuple[str, ...]) -> tuple[str, dict[str, int]]:
-    """The delimiter whose split of the header finds more required columns (tie: more often)."""
-    splits = [(d, _columns(next(csv.reader([line], delimiter=d)))) for d in delimiters]
-    return max(
-        splits,
-        key=lambda split: (
-            sum(name in split[1] for name in REQUIRED_COLUMNS),
-            line.count(split[0]),
-        ),
-    )
-
-
-# The delimiter, the columns' positions by field name, and the header's line number.
-_Header = tuple[str, dict[str, int], int]
-
-
-def _read_header(text: io.TextIOBase) -> _Header:
-    """Delimiter, column positions and the header's line number, from the first lines."""
-    line, number = text.readline(), 1
-    delimiters = DELIMITERS
-    if line.lower().startswith("sep=") and len(line.rstrip("\r\n")) == 5:
-        delimiters, line, number = (line[4],), text.readline(), 2
-    if not line.strip():
-        raise ContactImportError("The file has no header row.")
-    if "\x00" in line:
-        raise ContactImportError("The file looks like UTF-16: save it as CSV (UTF-8) instead.")
-    delimiter, columns = _split_header(line, delimiters)
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        raise ContactImportError(
-            f"The header row needs the columns {' and '.join(missing)}"
-            f" (found: {line.strip()[:200]!r})."
-        )
-    return delimiter, columns, number
-
-
-def _phones(cell: str, region: str | None = None) -> tuple[str, ...] | str:
-    """The cell's numbers in E.164, or the reason it is bad."""
-    if not _PHONE_SEPARATORS.search(cell):  # one number (or none), the usual cell
-        raw = cell.strip()
-        if not raw:
-            return ()
-        e164 = normalize_phone(raw, region=region)
-        return (e164,) if e164 else f"{raw!r} is not a phone number"
-    numbers = []
-    for raw in _PHONE_SEPARATORS.split(cell):
-        if not raw.strip():
-            continue
-        e164 = normalize_phone(raw, region=region)
-        if e164 is None:
-            return f"{raw.strip()!r} is not a phone number"
-        numbers.append(e164)
-    return tuple(dict.fromkeys(numbers))
-
-
-def _cell_positions(columns: dict[str, int]) -> tuple[int, ...]:
-    """The positions of the name, company, phones, responsible and email cells (a column the
-    file lacks: past any row's end, so its cells read as empty)."""
-    return tuple(columns.get(name, sys.maxsize) for name in _FIELDS)
-
-
-def _parse_cells(
-    cells: list[str], positions: tuple[int, ...], region: str | None
-) -> ContactRow | str:
-    """parse_row with the cells' positions worked out once per file (a million rows)."""
-    count = len(cells)
-    at_name, at_company, at_phones, at_responsible, at_email = positions
-    name = cells[at_name].strip() if at_name < count else ""
-    company = cells[at_company].strip() if at_company < count else ""
-    phones_cell = cells[at_phones].strip() if at_phones < count else ""
-    ext = cells[at_responsible].strip() if at_responsible < count else ""
-    email = cells[at_email].strip() if at_email < count else ""
-    if "\x00" in f"{name}{company}{phones_cell}{ext}{email}":
-        return "contains a NUL character"
-    phones = _phones(phones_cell, region) if phones_cell else ()
-    if isinstance(phones, str):
-        return phones
-    if not name and not phones:
-        return "no name and no phone number"
-    if len(name) > _MAX_NAME or len(company) > _MAX_COMPANY or len(email) > _MAX_EMAIL:
-        column = next(c for c, v in (("name", name), ("company", company), ("email", email))
-                      if len(v) > _MAX_LENGTH[c])
-        return f"{column} is longer than {_MAX_LENGTH[column]} characters"
-    if ext and not (ext.isascii() and ext.isdigit() and len(ext) <= _MAX_EXTENSION):
-        return f"responsible {ext!r} is not an extension (digits only)"
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            return f"{email!r} is not an email address"
-    return ContactRow(name, company, email, ext, phones)
-
-
-def parse_row(cells: list[str], columns: dict[str, int]) -> ContactRow | str:
-    """One data row as a ContactRow, or the reason it is bad."""
-    return _parse_cells(cells, _cell_positions(columns), settings.PHONE_DEFAULT_REGION)
-
-
-def _rows(text: io.TextIOBase, header: _Header) -> Iterator[ContactRow | RowError]:
-    """The file's rows after the header: good ones, and bad ones with their line and reason."""
-    delimiter, columns, header_line = header
-    positions = _cell_positions(columns)
-    region = settings.PHONE_DEFAULT_REGION
-    reader = csv.reader(text, delimiter=delimiter)
-    while True:
-        line = header_line + reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield RowError(line, f"not readable as CSV: {error}")
-            continue
-        if not "".join(cells).strip():
-            continue
-        row = _parse_cells(cells, positions, region)
-        yield RowError(line, row) if isinstance(row, str) else row
-
-
 class _Parsed(NamedTuple):
     """What reading hands to writing: a batch of good rows (none when only bad rows came),
-    the bad rows before them, and the bytes read so far."""
+    the bad rows before them, the bytes read so far and the lines counted so far."""
 
     rows: list[ContactRow]
     errors: list[RowError]
     position: int
+    lines: LineCount
 
 
 def _parsed_batches(
-    text: io.TextIOBase, binary: BinaryIO, header: _Header, batch_size: int
+    text: io.TextIOBase, binary: BinaryIO, header: Header, batch_size: int
 ) -> Iterator[_Parsed]:
-    """The file's rows after the header, read and checked, in batches of `batch_size`."""
+    """The file's rows after the header, read and checked, in batches of `batch_size`; the
+    last batch (maybe empty) comes when the whole file is read."""
     rows: list[ContactRow] = []
     errors: list[RowError] = []
-    for row in _rows(text, header):
+    lines = LineCount()
+    for row in read_rows(text, header, lines):
         if isinstance(row, RowError):
             errors.append(row)
             if len(errors) == batch_size:
-                yield _Parsed([], errors, binary.tell())
+                yield _Parsed([], errors, binary.tell(), lines)
                 errors = []
         else:
             rows.append(row)
             if len(rows) == batch_size:
-                yield _Parsed(rows, errors, binary.tell())
+                yield _Parsed(rows, errors, binary.tell(), lines)
                 rows, errors = [], []
-    if rows or errors:
-        yield _Parsed(rows, errors, binary.tell())
+    yield _Parsed(rows, errors, binary.tell(), lines)
 
 
 class _ReadAhead:
@@ -387,20 +205,24 @@ class _Draft:
     new_phones: list[str] = field(default_factory=list)
     changed: bool = False
 
-    def merge(self, row: ContactRow, agent_id: int | None) -> None:
-        """Apply a row: non-empty cells replace values, numbers are added."""
+    def merge(self, row: ContactRow, agent_id: int | None) -> bool:
+        """Apply a row: non-empty cells replace values, numbers are added. Whether it changed
+        anything."""
+        changed = False
         if row.name and self.name != row.name:
-            self.name, self.changed = row.name, True
+            self.name, changed = row.name, True
         if row.company and self.company != row.company:
-            self.company, self.changed = row.company, True
+            self.company, changed = row.company, True
         if row.email and self.email != row.email:
-            self.email, self.changed = row.email, True
+            self.email, changed = row.email, True
         if agent_id and self.responsible_id != agent_id:
-            self.responsible_id, self.changed = agent_id, True
+            self.responsible_id, changed = agent_id, True
         for number in row.phones:
             if number not in self.stored_phones and number not in self.new_phones:
                 self.new_phones.append(number)
-                self.changed = True
+                changed = True
+        self.changed = self.changed or changed
+        return changed
 
     def saved(self) -> "_Draft":
         """The contact as stored once this draft is written, to draft on from."""
@@ -419,13 +241,34 @@ class _Stored:
 
 
 @dataclass
+class _Counts:
+    """Rows that created a contact, changed one, or matched one and changed nothing."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, *, created: bool, changed: bool) -> None:
+        if created:
+            self.created += 1
+        elif changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+    def add_up(self, other: "_Counts") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass
 class _Plan:
     """A batch's writes: the contacts it creates and the stored ones it changes."""
 
     new: list[_Draft]
     changed: list[_Draft]
-    created: int
-    updated: int
+    counts: "_Counts"
     rows: int  # how many of the batch's rows it covers: the others go to a batch of their own
 
     @cached_property
@@ -530,7 +373,7 @@ def _plan(
             phone_owners[number] = min(phone_owners.get(number, key), key)
     drafts: dict[_Key, _Draft] = {}
     new: list[_Draft] = []
-    created = updated = 0
+    counts = _Counts()
     # The names and companies that contacts of this batch took or gave up: the database,
     # read before the batch, no longer tells which contact has them.
     touched: set[tuple[str, str]] = set()
@@ -541,7 +384,7 @@ def _plan(
         else:
             pair = (row.name, row.company)
             if pair in touched:  # matched once the rows before are written, in a new batch
-                return _planned(new, drafts, created, updated, index)
+                return _planned(new, drafts, counts, index)
             key = name_owners.get(pair)
             if key is None:
                 key = name_owners[pair] = (_NEW, len(new))
@@ -552,31 +395,26 @@ def _plan(
             if owner is None or key < owner:
                 phone_owners[number] = key
         draft = drafts.get(key)
-        if draft is None:
-            if key[0] == _NEW:
-                draft = _Draft(None, row.name or row.company or format_phone(row.phones[0]))
-                new.append(draft)
-                created += 1
-            else:
-                pending = [p.drafts[key[1]] for p in in_flight if key[1] in p.drafts]
-                draft = (pending[-1] if pending else contacts[key[1]]).saved()
-                updated += 1
+        created = draft is None and key[0] == _NEW
+        if created:
+            draft = _Draft(None, row.name or row.company or format_phone(row.phones[0]))
+            new.append(draft)
             drafts[key] = draft
-        else:
-            updated += 1
+        elif draft is None:
+            pending = [p.drafts[key[1]] for p in in_flight if key[1] in p.drafts]
+            draft = drafts[key] = (pending[-1] if pending else contacts[key[1]]).saved()
         before = (draft.name, draft.company)
-        draft.merge(row, agents[row.responsible])
+        changed = draft.merge(row, agents[row.responsible])
+        counts.add(created=created, changed=changed)
         after = (draft.name, draft.company)
         if row.phones and (key[0] == _NEW or after != before):
             touched.update((before, after))
-    return _planned(new, drafts, created, updated, len(rows))
+    return _planned(new, drafts, counts, len(rows))
 
 
-def _planned(
-    new: list[_Draft], drafts: dict[_Key, _Draft], created: int, updated: int, rows: int
-) -> _Plan:
+def _planned(new: list[_Draft], drafts: dict[_Key, _Draft], counts: "_Counts", rows: int) -> _Plan:
     changed = [draft for draft in drafts.values() if draft.id is not None and draft.changed]
-    return _Plan(new, changed, created, updated, rows)
+    return _Plan(new, changed, counts, rows)
 
 
 def _prepare(cursor: CursorWrapper) -> None:
@@ -689,20 +527,19 @@ def _write(
     _insert_phones(cursor, plan.changed, new=False)
 
 
-def save_batch(rows: list[ContactRow], agents: dict[str, int | None]) -> ImportSummary:
-    """Save rows in one transaction with a few bulk queries; the counts of created and updated.
+def save_batch(rows: list[ContactRow], agents: dict[str, int | None]) -> _Counts:
+    """Save rows in one transaction with a few bulk queries; what they did.
 
     `agents`: agent ids by extension, filled in as rows name new ones. A row without numbers
     after rows that renamed contacts to or from its name starts a transaction of its own.
     """
-    saved = ImportSummary()
+    saved = _Counts()
     while rows:
         with transaction.atomic(), connection.cursor() as cursor:
             _prepare(cursor)
             plan = _plan(rows, _read(cursor, rows, agents), agents)
             _write(cursor, plan)
-        saved.created += plan.created
-        saved.updated += plan.updated
+        saved.add_up(plan.counts)
         rows = rows[plan.rows :]
     return saved
 
@@ -714,20 +551,23 @@ _Progress = Callable[[int, int], None]
 def _good_batches(
     batches: Iterator[_Parsed], summary: ImportSummary
 ) -> Iterator[tuple[list[ContactRow], int]]:
-    """The batches' good rows with the bytes read so far; the bad ones go to the summary."""
-    for rows, errors, position in batches:
+    """The batches' good rows with the bytes read so far; the bad ones and the lines go to the
+    summary."""
+    for rows, errors, position, lines in batches:
         for error in errors:
             summary.skip(*error)
+        summary.lines = lines
         if rows:
             yield rows, position
 
 
-def _count(summary: ImportSummary, created: int, updated: int, position: int,
+def _count(summary: ImportSummary, counts: _Counts, position: int,
            progress: _Progress | None) -> None:
-    summary.created += created
-    summary.updated += updated
+    summary.created += counts.created
+    summary.updated += counts.updated
+    summary.unchanged += counts.unchanged
     if progress is not None:
-        progress(position, summary.created + summary.updated)
+        progress(position, summary.created + summary.updated + summary.unchanged)
 
 
 def _save_in_turn(
@@ -736,8 +576,7 @@ def _save_in_turn(
     """Each batch read, planned and written in a transaction of its own, one after another."""
     agents: dict[str, int | None] = {"": None}
     for rows, position in _good_batches(batches, summary):
-        saved = save_batch(rows, agents)
-        _count(summary, saved.created, saved.updated, position, progress)
+        _count(summary, save_batch(rows, agents), position, progress)
 
 
 @dataclass(eq=False)
@@ -835,7 +674,7 @@ def _save_pipelined(
     writers = _Writers(WRITERS)
 
     def written(plan: _Plan, position: int) -> None:
-        _count(summary, plan.created, plan.updated, position, progress)
+        _count(summary, plan.counts, position, progress)
 
     try:
         for batch, position in _good_batches(batches, summary):
@@ -865,17 +704,24 @@ def import_contacts(
     batch_size: int | None = None,
     progress: _Progress | None = None,
     read_ahead: bool | None = None,
+    encoding: str | None = None,
 ) -> ImportSummary:
     """Import contacts from a seekable binary CSV file, streamed in batched transactions.
 
-    `progress`, if given, is called after each batch with the bytes read so far (as far as
-    the read-ahead buffer) and the rows saved so far. `read_ahead` reads and checks the rows
-    in a child process while this one writes them (by default: for a file of
-    READ_AHEAD_MIN_BYTES or more, where fork is available).
+    The whole file is read in `encoding`, or in the one it is found to be in (see
+    contacts.import_encoding), decided before any row is written. `progress`, if given, is
+    called after each batch with the bytes read so far (as far as the read-ahead buffer) and
+    the rows saved so far. `read_ahead` reads and checks the rows in a child process while
+    this one writes them (by default: for a file of READ_AHEAD_MIN_BYTES or more, where fork
+    is available).
     """
     if binary.read(4) == b"PK\x03\x04":
         raise ContactImportError("This is an Excel workbook, not CSV: save it as CSV first.")
-    encoding = detect_encoding(binary)
+    binary.seek(0)
+    try:
+        encoding = choose_encoding(binary, encoding)
+    except EncodingError as error:
+        raise ContactImportError(str(error)) from None
     if read_ahead is None:
         size = binary.seek(0, io.SEEK_END)
         binary.seek(0)
@@ -884,10 +730,10 @@ def import_contacts(
     if batch_size is None:
         batch_size = POSTGRESQL_BATCH_SIZE if connection.vendor == "postgresql" else BATCH_SIZE
     text = io.TextIOWrapper(binary, encoding=encoding, newline="")
-    summary = ImportSummary()
+    summary = ImportSummary(encoding=describe(encoding))
     reader: _ReadAhead | None = None
     try:
-        batches = _parsed_batches(text, binary, _read_header(text), batch_size)
+        batches = _parsed_batches(text, binary, read_header(text), batch_size)
         # Inside the caller's transaction, the import keeps to the caller's connection.
         pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
         if read_ahead:
