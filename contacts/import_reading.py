@@ -302,7 +302,7 @@ def _unbalanced(cells: list[str], lines: _Lines, header: Header) -> str:
     if len(lines.row) == 1:
         return ""
     # A line break inside a cell followed by a line with a whole row's delimiters: rows
-    # between two stray quotes (a file of two or three columns cannot tell).
+    # between two stray quotes (in a file of two columns, any comma would look so).
     least = header.width - 1
     if least >= 2:
         for cell in cells:

@@ -316,6 +316,16 @@ def test_cells_over_a_few_lines_are_cells():
     assert summary.lines.row_lines == 5
 
 
+@pytest.mark.parametrize("end", ["", "\r\n"])
+def test_a_quoted_cell_closed_on_the_last_line_is_a_cell(end):
+    data = HEADER + f'Ivan;"Romashka\r\nbranch 2";9201110001;;"a@example.ru"{end}'
+
+    summary = import_contacts(io.BytesIO(data.encode()))
+
+    assert (summary.created, summary.errors) == (1, [])
+    assert line_count(summary) == (3, 1, 1, 0)
+
+
 def test_a_bad_row_over_several_lines_says_which_lines_it_took():
     data = HEADER + 'Ivan;"Romashka\r\nbranch 2";12;;\r\n'
 
