@@ -377,8 +377,9 @@ def test_batches_land_alike_written_in_turn_or_by_threads(batch_size):
     summary = import_contacts(io.BytesIO(MERGES.encode()), batch_size=batch_size)
 
     assert snapshot() == expected
-    assert (summary.created, summary.updated, summary.skipped, summary.errors) == (
-        in_turn.created, in_turn.updated, in_turn.skipped, in_turn.errors,
+    assert (summary.created, summary.updated, summary.unchanged, summary.skipped,
+            summary.errors) == (
+        in_turn.created, in_turn.updated, in_turn.unchanged, in_turn.skipped, in_turn.errors,
     )
 
 
@@ -429,9 +430,12 @@ def test_any_rows_land_alike_written_in_turn_or_by_threads(rows, batch_size):
         summary = import_contacts(io.BytesIO(data.encode()), batch_size=batch_size)
 
         assert snapshot() == expected
-        assert (summary.created, summary.updated, summary.errors) == (
-            in_turn.created, in_turn.updated, in_turn.errors,
+        assert (summary.created, summary.updated, summary.unchanged, summary.errors) == (
+            in_turn.created, in_turn.updated, in_turn.unchanged, in_turn.errors,
         )
+        assert (summary.created + summary.updated + summary.unchanged + summary.skipped
+                == summary.lines.rows == len(rows) - summary.lines.blank_lines)
+        assert summary.lines.lines == 1 + len(rows)
     finally:
         Contact.objects.all().delete()
         Agent.objects.all().delete()
@@ -450,7 +454,9 @@ def test_any_rows_land_in_batches_as_saved_one_by_one(rows, batch_size):
         summary = import_contacts(io.BytesIO(data.encode()), batch_size=batch_size)
 
         assert snapshot() == expected
-        assert (summary.created, summary.updated) == (one_by_one.created, one_by_one.updated)
+        assert (summary.created, summary.updated, summary.unchanged) == (
+            one_by_one.created, one_by_one.updated, one_by_one.unchanged,
+        )
     finally:
         Contact.objects.all().delete()
         Agent.objects.all().delete()
@@ -549,8 +555,8 @@ def test_rows_read_ahead_land_as_rows_read_in_turn(batch_size):
     summary = import_contacts(io.BytesIO(MERGES.encode()), batch_size=batch_size, read_ahead=True)
 
     assert snapshot() == expected
-    assert (summary.created, summary.updated, summary.errors) == (
-        in_turn.created, in_turn.updated, in_turn.errors,
+    assert (summary.created, summary.updated, summary.unchanged, summary.errors) == (
+        in_turn.created, in_turn.updated, in_turn.unchanged, in_turn.errors,
     )
 
 
