@@ -13,16 +13,29 @@ N ?= 5
 PACE ?= 4
 INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
-.PHONY: run inbound test install migrate lint messages bench bench-lookup bench-click-to-call clean
+.PHONY: run inbound test install lock migrate lint messages bench bench-lookup bench-click-to-call clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# The locked versions (requirements.lock, checked against its hashes), then xvbcrm itself;
+# again whenever either file changes. `pip check` fails when pyproject.toml asks for a
+# package the lock lacks: `make lock` then.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
+
+# Refresh requirements.lock (pip-tools) after changing pyproject.toml's dependencies: pins
+# that still fit are kept. LOCK_ARGS=--upgrade takes the newest release of everything
+# (then raise pyproject.toml's lower bounds to match).
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.6.2"
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra test \
+		--generate-hashes --strip-extras --no-emit-index-url --no-emit-trusted-host \
+		--no-emit-find-links --output-file requirements.lock $(LOCK_ARGS) pyproject.toml
 
 install: $(VENV)/.installed
 
@@ -45,6 +58,10 @@ with open(".env", "x", encoding="utf-8") as env:
     env.write(text)
 endef
 export WRITE_ENV
+
+# Settings are read from .env only when asked (xvbcrm/settings.py): these targets ask, so a
+# .env left on a server never reaches a production process started without them.
+run inbound migrate messages: export DJANGO_ENV_FILE ?= .env
 
 .env: | $(BIN)/python
 	$(BIN)/python -c "$$WRITE_ENV"
