@@ -351,4 +351,7 @@ RU = {
     'another type': 'другой тип',
     'no type': 'без типа',
     'could not store the copy (%(reason)s)': 'не удалось сохранить копию (%(reason)s)',
+    # issue 12: prod
+    "Service unavailable": "Сервис недоступен",
+    "The database does not answer. Please try again in a minute.": "База данных не отвечает. Попробуйте ещё раз через минуту.",
 }

@@ -16,3 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+# 503 instead of 500 while the database cannot be reached (xvbcrm/health.py).
+handler500 = "xvbcrm.health.server_error"
