@@ -85,7 +85,8 @@ run: migrate
 	@echo
 	@echo "xvbcrm: the CRM at $(CRM_URL)/, the PBX emulator at PBX_URL in .env."
 	@echo "  1. Open $(CRM_URL)/admin/ and log in as admin, with the password printed when"
-	@echo "     that user was created (forgot it? $(BIN)/python manage.py changepassword admin)."
+	@echo "     that user was created. Forgot it? Commands read .env only when asked:"
+	@echo "     DJANGO_ENV_FILE=.env $(BIN)/python manage.py changepassword admin"
 	@echo "  2. Contacts (Контакты) → Вася → press Call (Позвонить) beside the number: the emulated"
 	@echo "     PBX connects your extension, 100, with the client, and within seconds the call is"
 	@echo "     in Calls (Звонки) with its recording."

@@ -8,6 +8,7 @@ class CrmAdminConfig(AdminConfig):
 
     def ready(self) -> None:
         super().ready()  # every app's admin module is registered by now
+        from xvbcrm import checks  # noqa: F401 - registers the deploy checks
         from xvbcrm.admin_actions import declare_library_actions  # registers its check
 
         declare_library_actions(admin.site)

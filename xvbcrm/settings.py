@@ -1,4 +1,4 @@
-"""Settings for xvbcrm, read from the environment (and a `.env` file if present)."""
+"""Settings for xvbcrm, read from the environment (and from DJANGO_ENV_FILE's file if set)."""
 import ipaddress
 import os
 from datetime import timedelta
@@ -13,8 +13,20 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# Variables already in the environment win over the file.
-environ.Env.read_env(BASE_DIR / ".env")
+# A file of settings is read only when asked: DJANGO_ENV_FILE=.env (the Makefile's targets set
+# it for the .env `make run` writes). Never found by itself: a .env left in the project folder
+# must not turn debug on in a production process whose environment does not set DJANGO_DEBUG.
+# Variables already in the environment win over the file; `manage.py check --deploy` fails
+# when the file weakens production's defaults (xvbcrm/checks.py).
+ENV_FILE = os.environ.get("DJANGO_ENV_FILE", "")
+# The names the file set (not already in the environment): what the deploy check looks at.
+ENV_FILE_NAMES: list[str] = []
+if ENV_FILE:
+    if not Path(ENV_FILE).is_file():
+        raise ImproperlyConfigured(f"DJANGO_ENV_FILE names no file: {ENV_FILE!r}")
+    _before = set(os.environ)
+    environ.Env.read_env(ENV_FILE)
+    ENV_FILE_NAMES = sorted(set(os.environ) - _before)
 
 # pytest (>= 8.2) sets PYTEST_VERSION while it runs.
 TESTING = "PYTEST_VERSION" in os.environ
@@ -23,8 +35,10 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
+        _hint = (" The .env in the project folder is read only when asked: DJANGO_ENV_FILE=.env."
+                 if (BASE_DIR / ".env").is_file() and not ENV_FILE else "")
         raise ImproperlyConfigured(
-            "Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for local development)."
+            f"Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for local development).{_hint}"
         )
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - never used with DEBUG off
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
