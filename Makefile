@@ -61,7 +61,7 @@ export WRITE_ENV
 
 # Settings are read from .env only when asked (xvbcrm/settings.py): these targets ask, so a
 # .env left on a server never reaches a production process started without them.
-run inbound migrate messages: export DJANGO_ENV_FILE ?= .env
+run inbound migrate: export DJANGO_ENV_FILE ?= .env
 
 .env: | $(BIN)/python
 	$(BIN)/python -c "$$WRITE_ENV"
