@@ -1,5 +1,5 @@
 """Every admin action declares the permission it needs: who may only view a list runs none
-that writes (xvbcrm.admin_actions and its check, xvbcrm.E001)."""
+that writes (xvbcrm.admin_actions and its check, xvbcrm.E003)."""
 from datetime import timedelta
 
 import pytest

@@ -27,7 +27,7 @@ def admin_actions_check(**kwargs: object) -> list[CheckMessage]:
             f"The admin action {action} declares no permission: anyone who may view the "
             "list could run it.",
             hint="Use @admin.action(permissions=[...]) (\"view\" for one that writes nothing).",
-            id="xvbcrm.E001",
+            id="xvbcrm.E003",
         )
         for action in undeclared_actions(admin.site)
     ]
