@@ -33,3 +33,33 @@ def pbx_click_to_call_check(**kwargs: object) -> list[CheckMessage]:
             id="calls.W002",
         )
     ]
+
+
+# The access code of the vendor's captures (the protocol document; tests/captures.py): anyone
+# who has read the integration note knows it.
+SAMPLE_ACCESS_CODES = frozenset({"10019"})
+MIN_ACCESS_CODE_LENGTH = 12
+
+
+@register()
+def pbx_weak_access_code_check(**kwargs: object) -> list[CheckMessage]:
+    """With debug off, an access code that is short or the vendor's sample is easy to guess."""
+    code = settings.PBX_ACCESS_CODE
+    if settings.DEBUG or not code:
+        return []
+    if code in SAMPLE_ACCESS_CODES:
+        problem = "is the sample code from the vendor's integration note"
+    elif len(code) < MIN_ACCESS_CODE_LENGTH:
+        problem = f"is shorter than {MIN_ACCESS_CODE_LENGTH} characters"
+    else:
+        return []
+    return [
+        Warning(
+            f"PBX_ACCESS_CODE {problem}: it can be guessed, and it is the webhook's only "
+            "proof of origin.",
+            hint=f"Set a random access code of {MIN_ACCESS_CODE_LENGTH} or more characters "
+            "in the XVB PBX's integration settings and in PBX_ACCESS_CODE (for example "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(18))'`).",
+            id="calls.W003",
+        )
+    ]

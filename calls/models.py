@@ -220,6 +220,7 @@ class PbxRequest(models.Model):
         DUPLICATE = "duplicate", _("duplicate")
         IGNORED = "ignored", _("ignored")
         REJECTED = "rejected", _("rejected")
+        THROTTLED = "throttled", _("throttled (too many wrong access codes)")
         INVALID = "invalid", _("invalid")
         FAILED = "failed", _("failed")
 
@@ -228,6 +229,8 @@ class PbxRequest(models.Model):
     method = models.CharField(_("method"), max_length=16)
     headers = models.JSONField(_("headers"), default=dict, blank=True)
     body = models.TextField(_("body"), blank=True, help_text=_("access_code redacted"))
+    # A refused request keeps only the head of its body: this is how large the body was.
+    body_bytes = models.PositiveIntegerField(_("body size, bytes"), null=True, blank=True)
     cmd = models.CharField(_("command"), max_length=32, blank=True, db_index=True)
     event = models.CharField(_("event"), max_length=32, blank=True)
     callid = models.CharField(_("PBX call id"), max_length=128, blank=True, db_index=True)
@@ -524,3 +527,26 @@ class RecordingListen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username or '-'} {self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class WebhookThrottle(models.Model):
+    """Wrong access codes from one source (an IPv4 address, an IPv6 /64) in the current window.
+
+    Kept in the database so that every app server counts the same failures; one row per
+    source, updated by one atomic upsert per failure (calls/throttle.py).
+    """
+
+    source = models.CharField(_("source"), max_length=64, unique=True)
+    failures = models.PositiveIntegerField(_("wrong access codes"))
+    window_start = models.DateTimeField(_("first failure of the window"), db_index=True)
+    refused = models.PositiveIntegerField(
+        _("requests refused with 429"), default=0,
+        help_text=_("Only the first few per window are journaled."),
+    )
+
+    class Meta:
+        verbose_name = _("webhook throttle")
+        verbose_name_plural = _("webhook throttles")
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.failures}"

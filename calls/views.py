@@ -12,8 +12,9 @@ DRAIN_LIMIT = 8 * 1024 * 1024
 CHUNK = 64 * 1024
 
 
-def _read_body(request: HttpRequest) -> tuple[bytes, bool]:
-    """The raw body and whether it was over the limit (the rest is read and dropped).
+def _read_body(request: HttpRequest) -> tuple[bytes, bool, int]:
+    """The raw body, whether it was over the limit (the rest is read and dropped) and how
+    many bytes were read.
 
     Reading the stream ourselves, not `request.POST`, keeps undecodable bytes and any number
     of fields in our hands, and draining an oversized body lets the client read our answer.
@@ -21,11 +22,11 @@ def _read_body(request: HttpRequest) -> tuple[bytes, bool]:
     limit = settings.PBX_MAX_BODY_BYTES
     body = request.read(limit + 1)
     if len(body) <= limit:
-        return body, False
+        return body, False, len(body)
     drained = len(body)
     while drained < DRAIN_LIMIT and (chunk := request.read(CHUNK)):
         drained += len(chunk)
-    return body[:limit], True
+    return body[:limit], True, drained
 
 
 def _remote_addr(request: HttpRequest) -> str | None:
@@ -40,7 +41,7 @@ def _remote_addr(request: HttpRequest) -> str | None:
 @csrf_exempt
 def pbx_webhook(request: HttpRequest) -> HttpResponse:
     """`POST /crm-api`: every PBX webhook (events and the caller lookup)."""
-    body, oversized = _read_body(request)
+    body, oversized, size = _read_body(request)
     handled = handle_webhook(
         WebhookRequest(
             method=request.method or "",
@@ -49,6 +50,7 @@ def pbx_webhook(request: HttpRequest) -> HttpResponse:
             content_type=request.META.get("CONTENT_TYPE", ""),
             meta_headers={k: v for k, v in request.META.items() if k.startswith("HTTP_")},
             remote_addr=_remote_addr(request),
+            body_size=size,
         )
     )
     response = JsonResponse(
@@ -59,4 +61,6 @@ def pbx_webhook(request: HttpRequest) -> HttpResponse:
     )
     if handled.status == 405:
         response["Allow"] = "POST"
+    if handled.retry_after is not None:
+        response["Retry-After"] = str(handled.retry_after)
     return response

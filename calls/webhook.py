@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from calls import pbx
+from calls import pbx, throttle
 from calls.models import Call, PbxRequest
 from calls.routing import Routing, route_lookup
 from calls.services import record_event
@@ -26,6 +26,13 @@ logger = logging.getLogger(__name__)
 
 Outcome = PbxRequest.Outcome
 SECRET_HEADERS = {pbx.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKIE"}
+# A refused request's journal row is bounded, whatever was sent: a flood of wrong codes must
+# not grow the database by PBX_MAX_BODY_BYTES a request. It keeps the head of the body (and
+# the body's size), headers up to a budget, and an error message of bounded length.
+REFUSED_BODY_HEAD = 1024  # characters
+REFUSED_HEADERS_BUDGET = 2048  # characters of names and values
+REFUSED_HEADER_VALUE = 256  # characters of one header's value
+ERROR_LIMIT = 300  # characters of an error message
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,11 @@ class WebhookRequest:
     content_type: str
     meta_headers: dict[str, str]  # WSGI names: HTTP_X_XVB_AC, ...
     remote_addr: str | None
+    body_size: int | None = None  # bytes received, when more than `body` holds (oversized)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) if self.body_size is None else self.body_size
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,8 @@ class Handled:
     error: str = ""
     call: Call | None = field(default=None, compare=False)
     route: Routing | None = field(default=None, compare=False)  # a lookup's decision
+    retry_after: int | None = None  # seconds, for a 429's Retry-After
+    wrong_code: bool = field(default=False, compare=False)  # counts toward the throttle
 
 
 def _escape_nul(text: str) -> str:
@@ -57,17 +71,34 @@ def _escape_nul(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
-def _journal_text(body: bytes, content_type: str) -> str:
-    """The body as text for the journal: undecodable bytes escaped, secrets redacted."""
+def _journal_text(body: bytes, content_type: str, *, head: int | None = None) -> str:
+    """The body as text for the journal: undecodable bytes escaped, secrets redacted; with
+    `head`, only its first `head` characters (cut after redacting: no code is half kept)."""
     codec = pbx.CHARSETS.get(pbx.charset_of(content_type), "utf-8")
-    return pbx.redact_body(_escape_nul(body.decode(codec, "backslashreplace")))
+    return pbx.redact_body(_escape_nul(body.decode(codec, "backslashreplace")))[:head]
 
 
-def _journal_headers(meta_headers: dict[str, str]) -> dict[str, str]:
-    return {
-        _escape_nul(name): pbx.REDACTED if name in SECRET_HEADERS else _escape_nul(value)[:500]
+def _journal_headers(meta_headers: dict[str, str], *, budget: int | None = None) -> dict[str, str]:
+    """The headers for the journal, secrets redacted; with `budget`, at most that many
+    characters of names and values (the count of those left out is kept)."""
+    value_limit = 500 if budget is None else REFUSED_HEADER_VALUE
+    headers = {
+        _escape_nul(name)[:value_limit]: (
+            pbx.REDACTED if name in SECRET_HEADERS else _escape_nul(value)[:value_limit]
+        )
         for name, value in meta_headers.items()
     }
+    if budget is None:
+        return headers
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        budget -= len(name) + len(value)
+        if budget < 0:
+            break
+        kept[name] = value
+    if len(kept) < len(headers):
+        kept["left_out"] = f"{len(headers) - len(kept)} more headers"
+    return kept
 
 
 def _summary(text: str) -> dict[str, str]:
@@ -81,14 +112,23 @@ def _summary(text: str) -> dict[str, str]:
 def _open_journal(
     request: WebhookRequest, received_at: datetime, handled: "Handled | None" = None
 ) -> PbxRequest | None:
-    """Store the request; with `handled`, already closed with its answer (one write)."""
-    text = _journal_text(request.body, request.content_type)
+    """Store the request; with `handled`, already closed with its answer (one write).
+
+    A refused request (4xx) keeps a bounded row: the head of its body, headers to a budget.
+    """
+    refused = handled is not None and 400 <= handled.status < 500
+    text = _journal_text(
+        request.body, request.content_type, head=REFUSED_BODY_HEAD if refused else None
+    )
     entry = PbxRequest(
         received_at=received_at,
         remote_addr=request.remote_addr,
         method=request.method[:16],
-        headers=_journal_headers(request.meta_headers),
+        headers=_journal_headers(
+            request.meta_headers, budget=REFUSED_HEADERS_BUDGET if refused else None
+        ),
         body=text,
+        body_bytes=request.size,
         **_summary(text),
     )
     try:
@@ -213,8 +253,11 @@ HANDLERS: dict[type, Route] = {
 }
 
 
-def _refuse(outcome: str, status: int, message: str) -> Handled:
-    return Handled(outcome=outcome, payload={"error": message}, status=status, error=message)
+def _refuse(outcome: str, status: int, message: str, **extra: Any) -> Handled:
+    message = message[:ERROR_LIMIT]  # messages may quote what was sent
+    return Handled(
+        outcome=outcome, payload={"error": message}, status=status, error=message, **extra
+    )
 
 
 def _failure(route: Route, command: pbx.PbxCommand, exc: Exception) -> Handled:
@@ -284,7 +327,9 @@ def _check(request: WebhookRequest) -> pbx.PbxCommand | Handled:
             f"address {request.remote_addr or 'unknown'} is not in PBX_ALLOWED_NETWORKS",
         )
     if request.method != "POST":
-        return _refuse(Outcome.INVALID, 405, f"method {request.method} not allowed; use POST")
+        return _refuse(
+            Outcome.INVALID, 405, f"method {request.method[:16]} not allowed; use POST"
+        )
     if request.oversized:
         limit = settings.PBX_MAX_BODY_BYTES
         return _refuse(Outcome.INVALID, 400, f"body too large (the limit is {limit} bytes)")
@@ -294,7 +339,9 @@ def _check(request: WebhookRequest) -> pbx.PbxCommand | Handled:
         return _refuse(Outcome.INVALID, 400, str(exc))
     auth_error = _authenticate(form, request.meta_headers.get(pbx.ACCESS_CODE_HEADER))
     if auth_error:
-        return _refuse(Outcome.REJECTED, 403, auth_error)
+        return _refuse(
+            Outcome.REJECTED, 403, auth_error, wrong_code=bool(settings.PBX_ACCESS_CODE)
+        )
     try:
         return pbx.parse_command(form.fields)
     except pbx.PbxProtocolError as exc:
@@ -323,6 +370,43 @@ def _set_busy_timeout(seconds: float) -> None:
         logger.exception("Could not set the SQLite busy timeout")
 
 
+def _throttled(source: str, received_at: datetime) -> Handled | None:
+    """The 429 for a source with too many wrong codes (its code is not compared), or None."""
+    try:
+        wait = throttle.retry_after(source=source, now=received_at)
+    except DatabaseError:  # the code is still compared; the journal reports the database
+        logger.exception("Could not read the webhook throttle")
+        return None
+    if wait is None:
+        return None
+    return _refuse(
+        Outcome.THROTTLED, 429,
+        f"too many wrong access codes from {source}; try again in {wait} s",
+        retry_after=wait,
+    )
+
+
+def _count_refused(source: str) -> int:
+    try:
+        return throttle.count_refused(source=source)
+    except DatabaseError:
+        logger.exception("Could not count a throttled PBX request")
+        return 0
+
+
+def _record_failure(source: str, received_at: datetime) -> None:
+    try:
+        failures = throttle.record_failure(source=source, now=received_at)
+    except DatabaseError:
+        logger.exception("Could not count a wrong access code")
+        return
+    if failures == settings.PBX_THROTTLE_FAILURES:
+        logger.warning(
+            "PBX webhook: %s throttled for %d min after %d wrong access codes",
+            source, settings.PBX_THROTTLE_MINUTES, failures,
+        )
+
+
 def handle_webhook(request: WebhookRequest) -> Handled:
     """Answer one webhook request; every request is journaled.
 
@@ -332,8 +416,16 @@ def handle_webhook(request: WebhookRequest) -> Handled:
     caller is waiting), is stored once, with its answer.
     """
     received_at = timezone.now()
+    source = throttle.source_of(request.remote_addr)
+    throttled = _throttled(source, received_at)
+    if throttled is not None:
+        if _count_refused(source) <= settings.PBX_THROTTLE_JOURNAL_ROWS:
+            _open_journal(request, received_at, throttled)
+        return throttled
     checked = _check(request)
     if isinstance(checked, Handled):  # refused: the answer is known, so one write
+        if checked.wrong_code:
+            _record_failure(source, received_at)
         _open_journal(request, received_at, checked)
         return checked
     route = HANDLERS[type(checked)]

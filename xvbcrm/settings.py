@@ -339,3 +339,21 @@ RECORDINGS_TIMEOUT = env.float("RECORDINGS_TIMEOUT", default=10)
 RECORDINGS_DEADLINE = env.float("RECORDINGS_DEADLINE", default=600)
 # CA certificates (a PEM file) https recording links are checked against; empty: certifi's.
 RECORDINGS_CA_FILE = env.str("RECORDINGS_CA_FILE", default="")
+
+# --- the webhook under abuse (issue 12) -----------------------------------------------------
+# Wrong or missing access codes are counted per source (an IPv4 address, an IPv6 /64) in the
+# database: after PBX_THROTTLE_FAILURES of them within PBX_THROTTLE_MINUTES of the first, the
+# source gets 429 until those minutes are over, its codes not even compared. 0 failures: off.
+PBX_THROTTLE_FAILURES = env.int("PBX_THROTTLE_FAILURES", default=5)
+PBX_THROTTLE_MINUTES = env.int("PBX_THROTTLE_MINUTES", default=10)
+# Requests refused with 429 journaled per source and window; the rest are only counted.
+PBX_THROTTLE_JOURNAL_ROWS = env.int("PBX_THROTTLE_JOURNAL_ROWS", default=20)
+if PBX_THROTTLE_MINUTES < 1 or PBX_THROTTLE_FAILURES < 0 or PBX_THROTTLE_JOURNAL_ROWS < 0:
+    raise ImproperlyConfigured(
+        "PBX_THROTTLE_MINUTES must be at least 1; PBX_THROTTLE_FAILURES and "
+        "PBX_THROTTLE_JOURNAL_ROWS at least 0."
+    )
+# Debug pages and error mails never show the access code, tokens or a database password
+# (xvbcrm/debug.py), wherever they would appear: settings, environment, form data, locals.
+DEFAULT_EXCEPTION_REPORTER = "xvbcrm.debug.SecretScrubbingReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "xvbcrm.debug.SecretsFilter"
