@@ -6,12 +6,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from calls.journal import count_journal_before, parse_age, prune_journal
+from calls.throttle import prune_throttles
 
 
 class Command(BaseCommand):
     help = (
         "Delete PBX requests (the journal) older than an age: 90d, 12h, 2w "
-        "(default: JOURNAL_RETENTION_DAYS days)."
+        "(default: JOURNAL_RETENTION_DAYS days), and the webhook throttles whose window "
+        "has ended."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,3 +40,5 @@ class Command(BaseCommand):
             return
         count = prune_journal(cutoff=cutoff, batch_size=batch_size)
         self.stdout.write(f"Deleted {count} PBX requests received before {when}.")
+        expired = prune_throttles(now=timezone.now())
+        self.stdout.write(f"Deleted {expired} webhook throttles whose window has ended.")
