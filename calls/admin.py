@@ -29,6 +29,7 @@ from calls.models import (
     PbxRequest,
     Recording,
     RecordingListen,
+    WebhookThrottle,
 )
 from calls.recordings import LISTEN_ALL_PERMISSION, can_listen, player_context
 from calls.webhook import reprocess
@@ -249,6 +250,21 @@ def may_see_links(request: HttpRequest, entry: PbxRequest) -> bool:
     return can_listen(request.user, entry.call)
 
 
+@admin.register(WebhookThrottle)
+class WebhookThrottleAdmin(admin.ModelAdmin):
+    """Sources refused for wrong access codes; deleting a row lifts its throttle at once."""
+
+    list_display = ["source", "failures", "window_start", "refused"]
+    search_fields = ["=source"]
+    ordering = ["-window_start"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(PbxRequest)
 class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -261,7 +277,8 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["reprocess_failed"]
     readonly_fields = [
         "received_at", "remote_addr", "method", "cmd", "event", "callid", "phone", "outcome",
-        "response_status", "response_body", "error", "call", "processed_at", "body", "headers",
+        "response_status", "response_body", "error", "call", "processed_at", "body",
+        "body_bytes", "headers",
     ]
     fields = readonly_fields
 

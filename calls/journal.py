@@ -1,13 +1,67 @@
-"""Journal retention: delete PBX requests older than a cutoff, in small batches."""
+"""The journal of PBX requests: what a row keeps of a request, and retention (old rows go in
+small batches)."""
 import re
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
 
 from django.db import transaction
 
+from calls import pbx
 from calls.models import PbxRequest
 
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 BATCH_SIZE = 1000
+SECRET_HEADERS = {pbx.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKIE"}
+# A refused request's journal row is bounded, whatever was sent: a flood of wrong codes must
+# not grow the database by PBX_MAX_BODY_BYTES a request. It keeps the head of the body (and
+# the body's size) and headers up to a budget; the webhook bounds its error messages.
+REFUSED_BODY_HEAD = 1024  # characters
+REFUSED_HEADERS_BUDGET = 2048  # characters of names and values
+REFUSED_HEADER_VALUE = 256  # characters of one header's value
+
+
+def escape_nul(text: str) -> str:
+    """PostgreSQL refuses NUL in text and JSON columns: store it as a visible `\\x00`."""
+    return text.replace("\x00", "\\x00")
+
+
+def journal_text(body: bytes, content_type: str, *, head: int | None = None) -> str:
+    """The body as text for the journal: undecodable bytes escaped, secrets redacted; with
+    `head`, only its first `head` characters (cut after redacting: no code is half kept)."""
+    codec = pbx.CHARSETS.get(pbx.charset_of(content_type), "utf-8")
+    return pbx.redact_body(escape_nul(body.decode(codec, "backslashreplace")))[:head]
+
+
+def journal_headers(meta_headers: dict[str, str], *, budget: int | None = None) -> dict[str, str]:
+    """The headers for the journal, secrets redacted; with `budget`, at most that many
+    characters of names and values (the count of those left out is kept)."""
+    value_limit = 500 if budget is None else REFUSED_HEADER_VALUE
+    headers = {
+        escape_nul(name)[:value_limit]: (
+            pbx.REDACTED if name in SECRET_HEADERS else escape_nul(value)[:value_limit]
+        )
+        for name, value in meta_headers.items()
+    }
+    if budget is None:
+        return headers
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        budget -= len(name) + len(value)
+        if budget < 0:
+            break
+        kept[name] = value
+    if len(kept) < len(headers):
+        kept["left_out"] = f"{len(headers) - len(kept)} more headers"
+    return kept
+
+
+def journal_summary(text: str) -> dict[str, str]:
+    """The indexed fields (cmd, event, callid, phone) of a journaled body."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="replace", max_num_fields=None)
+    except ValueError:
+        pairs = []
+    return pbx.summary_fields(dict(pairs))
 
 
 def parse_age(text: str) -> timedelta:

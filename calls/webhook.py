@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -15,7 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from calls import pbx, throttle
+from calls import journal, pbx, throttle
 from calls.models import Call, PbxRequest
 from calls.routing import Routing, route_lookup
 from calls.services import record_event
@@ -25,13 +24,6 @@ from xvbcrm.db import insert_row
 logger = logging.getLogger(__name__)
 
 Outcome = PbxRequest.Outcome
-SECRET_HEADERS = {pbx.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKIE"}
-# A refused request's journal row is bounded, whatever was sent: a flood of wrong codes must
-# not grow the database by PBX_MAX_BODY_BYTES a request. It keeps the head of the body (and
-# the body's size), headers up to a budget, and an error message of bounded length.
-REFUSED_BODY_HEAD = 1024  # characters
-REFUSED_HEADERS_BUDGET = 2048  # characters of names and values
-REFUSED_HEADER_VALUE = 256  # characters of one header's value
 ERROR_LIMIT = 300  # characters of an error message
 
 
@@ -66,49 +58,6 @@ class Handled:
     wrong_code: bool = field(default=False, compare=False)  # counts toward the throttle
 
 
-def _escape_nul(text: str) -> str:
-    """PostgreSQL refuses NUL in text and JSON columns: store it as a visible `\\x00`."""
-    return text.replace("\x00", "\\x00")
-
-
-def _journal_text(body: bytes, content_type: str, *, head: int | None = None) -> str:
-    """The body as text for the journal: undecodable bytes escaped, secrets redacted; with
-    `head`, only its first `head` characters (cut after redacting: no code is half kept)."""
-    codec = pbx.CHARSETS.get(pbx.charset_of(content_type), "utf-8")
-    return pbx.redact_body(_escape_nul(body.decode(codec, "backslashreplace")))[:head]
-
-
-def _journal_headers(meta_headers: dict[str, str], *, budget: int | None = None) -> dict[str, str]:
-    """The headers for the journal, secrets redacted; with `budget`, at most that many
-    characters of names and values (the count of those left out is kept)."""
-    value_limit = 500 if budget is None else REFUSED_HEADER_VALUE
-    headers = {
-        _escape_nul(name)[:value_limit]: (
-            pbx.REDACTED if name in SECRET_HEADERS else _escape_nul(value)[:value_limit]
-        )
-        for name, value in meta_headers.items()
-    }
-    if budget is None:
-        return headers
-    kept: dict[str, str] = {}
-    for name, value in headers.items():
-        budget -= len(name) + len(value)
-        if budget < 0:
-            break
-        kept[name] = value
-    if len(kept) < len(headers):
-        kept["left_out"] = f"{len(headers) - len(kept)} more headers"
-    return kept
-
-
-def _summary(text: str) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, errors="replace", max_num_fields=None)
-    except ValueError:
-        pairs = []
-    return pbx.summary_fields(dict(pairs))
-
-
 def _open_journal(
     request: WebhookRequest, received_at: datetime, handled: "Handled | None" = None
 ) -> PbxRequest | None:
@@ -117,19 +66,19 @@ def _open_journal(
     A refused request (4xx) keeps a bounded row: the head of its body, headers to a budget.
     """
     refused = handled is not None and 400 <= handled.status < 500
-    text = _journal_text(
-        request.body, request.content_type, head=REFUSED_BODY_HEAD if refused else None
+    text = journal.journal_text(
+        request.body, request.content_type, head=journal.REFUSED_BODY_HEAD if refused else None
     )
     entry = PbxRequest(
         received_at=received_at,
         remote_addr=request.remote_addr,
         method=request.method[:16],
-        headers=_journal_headers(
-            request.meta_headers, budget=REFUSED_HEADERS_BUDGET if refused else None
+        headers=journal.journal_headers(
+            request.meta_headers, budget=journal.REFUSED_HEADERS_BUDGET if refused else None
         ),
         body=text,
         body_bytes=request.size,
-        **_summary(text),
+        **journal.journal_summary(text),
     )
     try:
         if handled is None:
@@ -147,8 +96,8 @@ def _fill_answer(entry: PbxRequest, handled: "Handled") -> list[str]:
     """Set how the request ended on its journal row; the names of the fields set."""
     entry.outcome = handled.outcome
     entry.response_status = handled.status
-    entry.response_body = _escape_nul(json.dumps(handled.payload, ensure_ascii=False))
-    entry.error = _escape_nul(handled.error)
+    entry.response_body = journal.escape_nul(json.dumps(handled.payload, ensure_ascii=False))
+    entry.error = journal.escape_nul(handled.error)
     entry.call = handled.call
     entry.processed_at = timezone.now()
     fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]

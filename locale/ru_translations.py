@@ -354,4 +354,14 @@ RU = {
     # issue 12: prod
     "Service unavailable": "Сервис недоступен",
     "The database does not answer. Please try again in a minute.": "База данных не отвечает. Попробуйте ещё раз через минуту.",
+    # issue 12: abuse
+    "throttled (too many wrong access codes)": "ограничен (слишком много неверных кодов доступа)",
+    "body size, bytes": "размер тела, байт",
+    "source": "источник",
+    "wrong access codes": "неверных кодов доступа",
+    "first failure of the window": "первая ошибка окна",
+    "requests refused with 429": "запросов отклонено с 429",
+    "Only the first few per window are journaled.": "В журнал попадают только первые несколько за окно.",
+    "webhook throttle": "ограничение вебхука",
+    "webhook throttles": "ограничения вебхука",
 }

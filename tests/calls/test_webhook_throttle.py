@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from calls import throttle
@@ -240,3 +241,14 @@ def test_prune_journal_deletes_the_throttles_whose_window_has_ended(capsys):
 
     assert list(WebhookThrottle.objects.values_list("source", flat=True)) == [PBX]
     assert "Deleted 1 webhook throttles" in capsys.readouterr().out
+
+
+def test_an_admin_lifts_a_throttle_by_deleting_its_row(admin_client):
+    for _ in range(3):
+        handle(WRONG)
+    row = WebhookThrottle.objects.get()
+    assert ATTACKER in admin_client.get(reverse("admin:calls_webhookthrottle_changelist")).text
+
+    admin_client.post(reverse("admin:calls_webhookthrottle_delete", args=[row.pk]), {"post": "yes"})
+
+    assert handle(INCOMING).status == 200
