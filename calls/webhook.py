@@ -357,9 +357,11 @@ def _record_failure(source: str, received_at: datetime) -> None:
 
 
 def handle_webhook(request: WebhookRequest) -> Handled:
-    """Answer one webhook request; every request is journaled.
+    """Answer one webhook request; every request is journaled (beyond a throttled source's
+    first few in a window, only counted).
 
-    Checking (method, size, bytes, access code, form) is pure and comes first, so that the
+    A source throttled for wrong access codes is answered 429 first, after one read. Checking
+    (method, size, bytes, access code, form) is pure and comes next, so that the
     journal row can be written the way the command needs: an event is stored before it is
     processed (nothing it brings may be lost); a refusal, or a lookup (it only reads, and a
     caller is waiting), is stored once, with its answer.
