@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from calls.checks import MIN_ACCESS_CODE_LENGTH, SAMPLE_ACCESS_CODES
 from tests.captures import INCOMING
+from tests.test_deploy import PRODUCTION_ENV, manage
 
 
 def warning_ids() -> set[str]:
@@ -63,3 +64,23 @@ def test_manage_py_check_shows_the_warning_and_what_to_do(settings):
     assert "calls.W003" in output
     assert "sample code" in output
     assert "10019" not in output  # the check names the problem, not the secret
+
+
+def test_a_production_process_with_the_sample_code_warns_and_still_starts():
+    result = manage("check", **{**PRODUCTION_ENV, "PBX_ACCESS_CODE": "10019"})
+
+    assert result.returncode == 0
+    assert "calls.W003" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["PBX_THROTTLE_MINUTES=0", "PBX_THROTTLE_FAILURES=-1", "PBX_THROTTLE_JOURNAL_ROWS=-1"],
+)
+def test_throttle_limits_out_of_range_stop_the_process(setting):  # noqa: ANN001
+    name, value = setting.split("=")
+
+    result = manage("check", DJANGO_DEBUG="true", **{name: value})
+
+    assert result.returncode != 0
+    assert "PBX_THROTTLE_MINUTES must be at least 1" in result.stderr
