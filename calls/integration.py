@@ -21,7 +21,7 @@ Outcome = PbxRequest.Outcome
 WINDOW = timedelta(hours=24)
 # Requests that did not go through, listed with their reasons; the others went through
 # (or are still going through).
-PROBLEM_OUTCOMES = (Outcome.REJECTED, Outcome.INVALID, Outcome.FAILED)
+PROBLEM_OUTCOMES = (Outcome.REJECTED, Outcome.THROTTLED, Outcome.INVALID, Outcome.FAILED)
 OK_OUTCOMES = tuple(value for value in Outcome.values if value not in PROBLEM_OUTCOMES)
 MAX_PROBLEMS = 50
 # How many of the newest requests are read to see how long a run of refusals has lasted.
@@ -61,6 +61,14 @@ WRONG_ACCESS_CODE = Diagnosis(
       "and in PBX_ACCESS_CODE."),
     _("Requests with a wrong or missing access code are refused with 403 and not processed: "
       "calls are not being logged."),
+)
+THROTTLED = Diagnosis(
+    "throttled", "error",
+    _("The PBX's last request was refused with 429: too many wrong access codes came from its "
+      "address."),
+    _("Set the same access code in the PBX and in PBX_ACCESS_CODE. The refusals end "
+      "PBX_THROTTLE_MINUTES after the first wrong code, or at once when the address's row under "
+      "Webhook throttles is deleted."),
 )
 REFUSED_WHILE_UNSET = Diagnosis(
     "refused_while_unset", "warning",
@@ -119,6 +127,8 @@ class IntegrationStatus:
         last = self.last_request
         if last is None:
             return NO_REQUESTS
+        if last.outcome == Outcome.THROTTLED:
+            return THROTTLED
         if is_refused_for_access_code(last):
             return REFUSED_WHILE_UNSET if _code_was_unset(last) else WRONG_ACCESS_CODE
         if last.outcome == Outcome.FAILED:
@@ -141,7 +151,10 @@ class IntegrationStatus:
 
 
 def is_refused_for_access_code(entry: PbxRequest) -> bool:
-    """Whether the webhook refused `entry` for its access code (the only reason for a 403)."""
+    """Whether the webhook refused `entry` for its access code (the only reason for a 403), or
+    for its source's wrong codes before (429)."""
+    if entry.outcome == Outcome.THROTTLED:
+        return True
     return entry.outcome == Outcome.REJECTED and entry.response_status == 403
 
 

@@ -220,7 +220,7 @@ class PbxRequest(models.Model):
         DUPLICATE = "duplicate", _("duplicate")
         IGNORED = "ignored", _("ignored")
         REJECTED = "rejected", _("rejected")
-        THROTTLED = "throttled", _("throttled (too many wrong access codes)")
+        THROTTLED = "throttled", _("throttled (429)")
         INVALID = "invalid", _("invalid")
         FAILED = "failed", _("failed")
 

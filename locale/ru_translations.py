@@ -355,7 +355,7 @@ RU = {
     "Service unavailable": "Сервис недоступен",
     "The database does not answer. Please try again in a minute.": "База данных не отвечает. Попробуйте ещё раз через минуту.",
     # issue 12: abuse
-    "throttled (too many wrong access codes)": "ограничен (слишком много неверных кодов доступа)",
+    "throttled (429)": "ограничен (429)",
     "body size, bytes": "размер тела, байт",
     "source": "источник",
     "wrong access codes": "неверных кодов доступа",
@@ -364,4 +364,6 @@ RU = {
     "Only the first few per window are journaled.": "В журнал попадают только первые несколько за окно.",
     "webhook throttle": "ограничение вебхука",
     "webhook throttles": "ограничения вебхука",
+    "The PBX's last request was refused with 429: too many wrong access codes came from its address.": "Последний запрос АТС отклонён с кодом 429: с её адреса пришло слишком много неверных кодов доступа.",
+    "Set the same access code in the PBX and in PBX_ACCESS_CODE. The refusals end PBX_THROTTLE_MINUTES after the first wrong code, or at once when the address's row under Webhook throttles is deleted.": "Укажите одинаковый код доступа в АТС и в PBX_ACCESS_CODE. Отказы прекратятся через PBX_THROTTLE_MINUTES минут после первого неверного кода или сразу, если удалить строку этого адреса в разделе «Ограничения вебхука».",
 }

@@ -32,6 +32,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='pbxrequest',
             name='outcome',
-            field=models.CharField(choices=[('received', 'received (being processed)'), ('accepted', 'accepted'), ('duplicate', 'duplicate'), ('ignored', 'ignored'), ('rejected', 'rejected'), ('throttled', 'throttled (too many wrong access codes)'), ('invalid', 'invalid'), ('failed', 'failed')], db_index=True, default='received', max_length=16, verbose_name='outcome'),
+            field=models.CharField(choices=[('received', 'received (being processed)'), ('accepted', 'accepted'), ('duplicate', 'duplicate'), ('ignored', 'ignored'), ('rejected', 'rejected'), ('throttled', 'throttled (429)'), ('invalid', 'invalid'), ('failed', 'failed')], db_index=True, default='received', max_length=16, verbose_name='outcome'),
         ),
     ]

@@ -142,6 +142,12 @@ SECRET_PASSWORD = "pw-0c4b2e"  # noqa: S105 - a test value
 
 
 @pytest.fixture
+def unthrottled(settings) -> None:  # noqa: ANN001
+    """For tests sending more wrong codes from one address than the throttle lets through."""
+    settings.PBX_THROTTLE_FAILURES = 0
+
+
+@pytest.fixture
 def pbx_secrets(settings) -> None:  # noqa: ANN001
     settings.PBX_ACCESS_CODE = SECRET_CODE
     settings.PBX_TOKEN = SECRET_TOKEN
@@ -254,6 +260,7 @@ def test_wrong_access_code_says_how_many_in_a_row(admin_client, client):
     assert "Requests refused in a row: 3; the first at" in response.content.decode()
 
 
+@pytest.mark.usefixtures("unthrottled")
 def test_a_run_of_refusals_is_read_only_so_far(admin_client, client):
     for _ in range(RECENT + 2):
         assert webhook(client, WRONG_CODE) == 403
@@ -262,6 +269,18 @@ def test_a_run_of_refusals_is_read_only_so_far(admin_client, client):
 
     assert response.context["status"].refused_in_a_row == RECENT
     assert f"Requests refused in a row: {RECENT} or more." in response.content.decode()
+
+
+def test_a_throttled_pbx_is_the_headline_and_its_429s_are_refusals(admin_client, client, settings):
+    settings.PBX_THROTTLE_FAILURES = 2
+    assert [webhook(client, WRONG_CODE) for _ in range(2)] == [403, 403]
+    assert webhook(client, CONTACT) == 429
+
+    response = page(admin_client)
+
+    assert diagnosis(response) == "throttled"
+    assert response.context["status"].refused_in_a_row == 3
+    assert problems(response)[0][:2] == ("throttled", 429)
 
 
 def test_refused_while_the_code_was_unset_is_told_apart(admin_client, client, settings):
@@ -340,7 +359,7 @@ def test_counts_per_outcome_link_to_the_filtered_journal(admin_client, client):
 
     assert counts(response) == {
         "received": 0, "accepted": 1, "duplicate": 1, "ignored": 0, "rejected": 1,
-        "invalid": 0, "failed": 0,
+        "throttled": 0, "invalid": 0, "failed": 0,
     }
     assert response.context["status"].total == 3
     hrefs = [attrs.get("href") for attrs in tags(response, "a")]
@@ -363,6 +382,7 @@ def test_failures_older_than_a_day_are_not_listed(admin_client, client):
     assert "wrong access code" not in response.content.decode()
 
 
+@pytest.mark.usefixtures("unthrottled")
 def test_problems_are_capped_newest_first(admin_client, client):
     for _ in range(MAX_PROBLEMS + 3):
         assert webhook(client, WRONG_CODE) == 403
@@ -403,6 +423,7 @@ def test_times_are_written_the_russian_way_for_russian_users(admin_client, clien
     assert " г. " in content
 
 
+@pytest.mark.usefixtures("unthrottled")
 def test_queries_are_bounded(admin_client, client, django_assert_max_num_queries):
     for _ in range(MAX_PROBLEMS + 10):
         webhook(client, WRONG_CODE)
