@@ -7,15 +7,18 @@ source is answered 429 until the window ends, without its access code being comp
 correct code that still passed would tell a guesser when it had found the code.
 """
 import ipaddress
+import logging
 import math
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 
 from calls.models import WebhookThrottle
 from xvbcrm.db import CompiledQuery
+
+logger = logging.getLogger(__name__)
 
 UNKNOWN_SOURCE = "unknown"  # requests without a usable address share one count
 
@@ -108,6 +111,30 @@ def count_refused(*, source: str) -> int:
         )
         row = cursor.fetchone()
     return row[0] if row else 0
+
+
+def note_failure(*, source: str, now: datetime) -> None:
+    """`record_failure`, logging (not raising) a database error, and the moment a source
+    becomes throttled."""
+    try:
+        failures = record_failure(source=source, now=now)
+    except DatabaseError:
+        logger.exception("Could not count a wrong access code")
+        return
+    if failures == settings.PBX_THROTTLE_FAILURES:
+        logger.warning(
+            "PBX webhook: %s throttled for %d min after %d wrong access codes",
+            source, settings.PBX_THROTTLE_MINUTES, failures,
+        )
+
+
+def note_refused(*, source: str) -> int:
+    """`count_refused`, logging (not raising) a database error (then 0: journal the request)."""
+    try:
+        return count_refused(source=source)
+    except DatabaseError:
+        logger.exception("Could not count a throttled PBX request")
+        return 0
 
 
 def prune_throttles(*, now: datetime) -> int:

@@ -319,11 +319,20 @@ def _set_busy_timeout(seconds: float) -> None:
         logger.exception("Could not set the SQLite busy timeout")
 
 
+class DatabaseUnreachable(Exception):
+    """The throttle's read could not even connect: this request tries the database no more."""
+
+
 def _throttled(source: str, received_at: datetime) -> Handled | None:
-    """The 429 for a source with too many wrong codes (its code is not compared), or None."""
+    """The 429 for a source with too many wrong codes (its code is not compared), or None.
+
+    A read that fails otherwise lets the request through: its code is still compared.
+    """
     try:
         wait = throttle.retry_after(source=source, now=received_at)
-    except DatabaseError:  # the code is still compared; the journal reports the database
+    except DatabaseError as exc:
+        if connection.connection is None:  # maybe after the whole connect timeout
+            raise DatabaseUnreachable from exc
         logger.exception("Could not read the webhook throttle")
         return None
     if wait is None:
@@ -335,25 +344,22 @@ def _throttled(source: str, received_at: datetime) -> Handled | None:
     )
 
 
-def _count_refused(source: str) -> int:
-    try:
-        return throttle.count_refused(source=source)
-    except DatabaseError:
-        logger.exception("Could not count a throttled PBX request")
-        return 0
+def _unreachable(checked: pbx.PbxCommand | Handled) -> Handled:
+    """The answer when the database cannot be reached: at once, not after another attempt.
 
-
-def _record_failure(source: str, received_at: datetime) -> None:
-    try:
-        failures = throttle.record_failure(source=source, now=received_at)
-    except DatabaseError:
-        logger.exception("Could not count a wrong access code")
-        return
-    if failures == settings.PBX_THROTTLE_FAILURES:
-        logger.warning(
-            "PBX webhook: %s throttled for %d min after %d wrong access codes",
-            source, settings.PBX_THROTTLE_MINUTES, failures,
-        )
+    A waiting caller's lookup gets `{}`; what must be kept gets 503, so that a retrying PBX
+    delivers it again; a refusal keeps its answer (none of them can be journaled).
+    """
+    logger.error("Could not journal a PBX request: the database is unreachable")
+    if isinstance(checked, Handled):
+        return checked
+    route = HANDLERS[type(checked)]
+    if route.needs_journal:
+        return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
+    return Handled(
+        outcome=Outcome.FAILED, payload=route.failure_payload, status=route.failure_status,
+        error="the database is unreachable",
+    )
 
 
 def handle_webhook(request: WebhookRequest) -> Handled:
@@ -368,15 +374,18 @@ def handle_webhook(request: WebhookRequest) -> Handled:
     """
     received_at = timezone.now()
     source = throttle.source_of(request.remote_addr)
-    throttled = _throttled(source, received_at)
+    try:
+        throttled = _throttled(source, received_at)
+    except DatabaseUnreachable:
+        return _unreachable(_check(request))
     if throttled is not None:
-        if _count_refused(source) <= settings.PBX_THROTTLE_JOURNAL_ROWS:
+        if throttle.note_refused(source=source) <= settings.PBX_THROTTLE_JOURNAL_ROWS:
             _open_journal(request, received_at, throttled)
         return throttled
     checked = _check(request)
     if isinstance(checked, Handled):  # refused: the answer is known, so one write
         if checked.wrong_code:
-            _record_failure(source, received_at)
+            throttle.note_failure(source=source, now=received_at)
         _open_journal(request, received_at, checked)
         return checked
     route = HANDLERS[type(checked)]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -251,3 +251,31 @@ def test_an_admin_lifts_a_throttle_by_deleting_its_row(admin_client):
     admin_client.post(reverse("admin:calls_webhookthrottle_delete", args=[row.pk]), {"post": "yes"})
 
     assert handle(INCOMING).status == 200
+
+
+# --- when the throttle cannot be read ----------------------------------------------------------
+
+
+def test_a_throttle_that_cannot_be_read_lets_the_code_be_compared(monkeypatch, caplog):
+    """A missing table (new code before `migrate`), say: the webhook keeps working."""
+
+    def broken(**kwargs: object) -> None:
+        raise DatabaseError("relation calls_webhookthrottle does not exist")
+
+    monkeypatch.setattr(throttle, "retry_after", broken)
+    connection.ensure_connection()  # the database is there; only the throttle's read fails
+
+    assert handle(INCOMING).status == 200
+    assert handle(WRONG).status == 403
+    assert "Could not read the webhook throttle" in caplog.text
+
+
+@pytest.mark.parametrize(("body", "status"), [(WRONG, 403), (INCOMING, 503), (CONTACT, 200)])
+def test_without_a_database_each_request_is_answered_after_one_attempt(body, status, caplog):
+    from tests.calls.test_webhook_faults import database_gone
+
+    with database_gone():
+        handled = handle(body)
+
+    assert handled.status == status
+    assert caplog.text.count("the database is unreachable") == 1
