@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0007_recordings'),
+        ('calls', '0008_permissions'),
     ]
 
     operations = [
