@@ -1,4 +1,4 @@
-"""Safe by default: the deploy check with the README's production settings, HTTPS defaults, the
+"""Safe by default: the deploy check with docs/deploy.md's production settings, HTTPS defaults, the
 login throttling (django-axes) behind zero or one trusted proxy, the webhook's PBX source
 networks, and JSON logs."""
 import json
@@ -19,7 +19,8 @@ from xvbcrm.net import client_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# The production environment of the README's "Running in production" (its secrets made up).
+# The production environment of docs/deploy.md, "Running on PostgreSQL, in production" (its
+# secrets made up).
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "kq3Vd9-production-secret-of-fifty-or-more-random-characters-x7Lp2",
     "DJANGO_DEBUG": "false",
