@@ -114,11 +114,11 @@ inbound: install .env
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Refresh the Russian translation after changing strings (needs gettext; the compiled .mo
-# is committed, so installing xvbcrm does not).
+# After changing strings: new ones join locale/ru/LC_MESSAGES/django.po with an empty msgstr
+# (translations already there are kept), to be translated there; then the .mo is compiled.
+# Needs gettext; the .mo is committed, so installing xvbcrm does not.
 messages: install
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=tests --ignore=benchmarks
-	$(BIN)/python locale/merge_ru.py
 	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages -l ru --ignore=.venv
 
 lint: install
