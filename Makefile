@@ -116,7 +116,8 @@ test: install
 
 # After changing strings: new ones join locale/ru/LC_MESSAGES/django.po with an empty msgstr
 # (translations already there are kept), to be translated there; then the .mo is compiled.
-# Needs gettext; the .mo is committed, so installing xvbcrm does not.
+# Needs gettext; the .mo is committed, so installing xvbcrm does not. tests/test_translations.py
+# runs makemessages with the same ignores.
 messages: install
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=tests --ignore=benchmarks
 	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages -l ru --ignore=.venv
