@@ -1,7 +1,7 @@
 """Measure click-to-call end to end: the click, the PBX's makeCall, the call in the log.
 
 Builds a fresh database as benchmarks/lookup.py does (its helpers), seeds contacts and one
-user linked to agent 101 with an API token, runs the PBX emulator (calls/emulator.py) in this
+user linked to agent 101 with an API token, runs the PBX emulator (calls/pbx/emulator.py) in this
 process with no pause between events, and serves the CRM with gunicorn (2 sync workers) set
 up for that emulator. Then, one click at a time, it POSTs /api/click-to-call/ (what the
 admin's "Call" button does, minus the redirect) and waits until the call is in the log,
@@ -62,7 +62,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def run(args: argparse.Namespace, stack: ExitStack) -> None:
-    from calls.emulator import EmulatorConfig, PbxEmulator
+    from calls.pbx.emulator import EmulatorConfig, PbxEmulator
 
     database_url = stack.enter_context(lookup.fresh_database(args.database_url))
     access_code, pbx_token = secrets.token_hex(8), secrets.token_urlsafe(16)

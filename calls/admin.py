@@ -14,7 +14,6 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from calls import pbx
 from calls.callbacks import close_callback, is_missed
 from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
 from calls.desk import mark_away
@@ -31,8 +30,9 @@ from calls.models import (
     RecordingListen,
     WebhookThrottle,
 )
+from calls.pbx import protocol
+from calls.pbx.webhook import reprocess
 from calls.recordings import LISTEN_ALL_PERMISSION, can_listen, player_context
-from calls.webhook import reprocess
 from contacts.phones import format_phone, normalize_phone
 
 
@@ -307,7 +307,7 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("body"))
     def body_without_links(self, entry: PbxRequest) -> str:
-        return pbx.hide_recording_links(entry.body)
+        return protocol.hide_recording_links(entry.body)
 
     @admin.action(description=_("Re-process the selected failed requests"),
                   permissions=["change"])
@@ -319,7 +319,7 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 continue
             try:
                 handled = reprocess(entry)
-            except (ValueError, pbx.PbxProtocolError) as exc:
+            except (ValueError, protocol.PbxProtocolError) as exc:
                 self.message_user(request, f"{entry}: {exc}", messages.WARNING)
                 failed += 1
                 continue

@@ -69,7 +69,7 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CallSerializer
     filterset_class = CallFilter
     lookup_field = "callid"
-    lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # visible ASCII but `/`, as pbx.py accepts
+    lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # visible ASCII but `/`, as the protocol accepts
 
 
 class AgentSerializer(serializers.ModelSerializer):

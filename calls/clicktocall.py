@@ -8,8 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calls import pbx, pbx_client
 from calls.models import Call, CallAttempt
+from calls.pbx import client as pbx_client
+from calls.pbx import protocol
 from contacts.phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def _find_call(*, callid: str, extension: str, phone: str) -> Call | None:
 _LINKABLE = [CallAttempt.Result.OK, CallAttempt.Result.UNREACHABLE, CallAttempt.Result.BROKEN]
 
 
-def link_attempt(*, call: Call, event: pbx.CallEvent, received_at: datetime) -> None:
+def link_attempt(*, call: Call, event: protocol.CallEvent, received_at: datetime) -> None:
     """Tie an outgoing call's start event to the click-to-call attempt that caused it."""
     unlinked = CallAttempt.objects.filter(call=None, result__in=_LINKABLE)
     attempt = unlinked.filter(pbx_callid=call.callid).first() or (

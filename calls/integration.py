@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import PbxRequest
-from calls.pbx import REDACTED
+from calls.pbx.protocol import REDACTED
 
 Outcome = PbxRequest.Outcome
 

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from calls.pbx import Outcome, is_safe_link
+from calls.pbx.protocol import Outcome, is_safe_link
 from contacts.phones import format_phone
 
 
@@ -533,7 +533,7 @@ class WebhookThrottle(models.Model):
     """Wrong access codes from one source (an IPv4 address, an IPv6 /64) in the current window.
 
     Kept in the database so that every app server counts the same failures; one row per
-    source, updated by one atomic upsert per failure (calls/throttle.py).
+    source, updated by one atomic upsert per failure (calls/pbx/throttle.py).
     """
 
     source = models.CharField(_("source"), max_length=64, unique=True)

@@ -4,11 +4,11 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from calls import pbx
 from calls.callbacks import close_callbacks, is_answered, open_callback
 from calls.clicktocall import link_attempt
 from calls.dashboard import forget_days_of
 from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.pbx import protocol
 from calls.recordings import request_archiving
 from calls.routing import tie_lookup
 from contacts.leads import adopt_lead, ensure_lead
@@ -52,7 +52,7 @@ def _call_for_update(callid: str, received_at: datetime) -> Call:
 
 
 def record_event(
-    *, event: pbx.CallEvent, received_at: datetime, request: PbxRequest | None = None
+    *, event: protocol.CallEvent, received_at: datetime, request: PbxRequest | None = None
 ) -> EventResult:
     """Add one PBX event to its call; a repeat of an event the call has changes nothing."""
     with transaction.atomic():
@@ -76,7 +76,7 @@ def record_event(
             return EventResult(call=call, duplicate=True)
         ensure_agent(event.ext)
         rebuild_call(call)
-        if event.kind in pbx.START_DIRECTIONS and event.direction == pbx.Direction.OUT:
+        if event.kind in protocol.START_DIRECTIONS and event.direction == protocol.Direction.OUT:
             link_attempt(call=call, event=event, received_at=received_at)
     return EventResult(call=call, duplicate=False)
 
@@ -94,9 +94,9 @@ def rebuild_call(call: Call) -> None:
     started_before = call.started_at  # the dashboard's rollup forgets the day it leaves
     events = list(call.events.all())
     by_kind = {event.event: event for event in events}
-    start = by_kind.get(pbx.EventKind.INCOMING) or by_kind.get(pbx.EventKind.OUTGOING)
-    answered = by_kind.get(pbx.EventKind.ANSWERED)
-    completed = by_kind.get(pbx.EventKind.COMPLETED)
+    start = by_kind.get(protocol.EventKind.INCOMING) or by_kind.get(protocol.EventKind.OUTGOING)
+    answered = by_kind.get(protocol.EventKind.ANSWERED)
+    completed = by_kind.get(protocol.EventKind.COMPLETED)
     in_order = [event for event in (start, answered, completed) if event is not None]
 
     direction = _first(*(event.direction for event in in_order))
@@ -104,7 +104,7 @@ def rebuild_call(call: Call) -> None:
     extension = _first(
         completed.ext if completed else "",
         answered.ext if answered else "",
-        start.ext if start and direction == pbx.Direction.OUT else "",
+        start.ext if start and direction == protocol.Direction.OUT else "",
     )
 
     call.direction = direction
@@ -114,11 +114,11 @@ def rebuild_call(call: Call) -> None:
     call.duration = completed.duration if completed else None
     call.record_link = completed.record_link if completed else ""
     call.ended_at = completed.received_at if completed else None
-    call.outcome = pbx.outcome_for(
+    call.outcome = protocol.outcome_for(
         status=call.status, direction=direction, completed=completed is not None
     )
     call.answered_at = answered.received_at if answered else None
-    if call.answered_at is None and call.outcome == pbx.Outcome.ANSWERED and call.duration:
+    if call.answered_at is None and call.outcome == protocol.Outcome.ANSWERED and call.duration:
         # No queue pickup event (a direct or outgoing call): answered when the talk began.
         call.answered_at = call.ended_at - timedelta(seconds=call.duration)
     # The first receipt, or the derived answer time when that came earlier still.
@@ -128,14 +128,14 @@ def rebuild_call(call: Call) -> None:
     call.agent = ensure_agent(extension)
     if call.contact_id is None and call.phone.startswith("+"):
         call.contact = find_contact_by_phone(call.phone)
-    if call.direction == pbx.Direction.IN:
+    if call.direction == protocol.Direction.IN:
         if start is not None:
             tie_lookup(call, incoming_at=start.received_at)
         _follow_lead(call, completed=completed is not None)
     call.save()
     request_archiving(call=call)  # with a record_link: archived once committed
     forget_days_of(started_before, call.started_at)
-    if call.direction == pbx.Direction.IN:
+    if call.direction == protocol.Direction.IN:
         open_callback(call=call)
     close_callbacks(call=call)
 

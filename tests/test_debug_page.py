@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
 
-from calls import pbx
+from calls.pbx import protocol
 from xvbcrm.debug import SecretsFilter
 
 ACCESS_CODE = "pbx-code-Zq81xT"
@@ -77,7 +77,7 @@ def test_the_webhook_crashing_shows_no_secret(debug, monkeypatch, accept):  # no
     def fail(fields: dict[str, str]) -> None:
         raise RuntimeError("the parser broke")
 
-    monkeypatch.setattr(pbx, "parse_command", fail)
+    monkeypatch.setattr(protocol, "parse_command", fail)
     body = f"access_code={ACCESS_CODE}&cmd=event&crm_token={PBX_TOKEN}"
 
     response = debug_client().post(

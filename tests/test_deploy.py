@@ -274,7 +274,7 @@ def test_pbx_allowed_networks_must_be_networks():
 
 
 def test_json_logs_are_one_object_a_line():
-    record = logging.LogRecord("calls.webhook", logging.WARNING, __file__, 1,
+    record = logging.LogRecord("calls.pbx.webhook", logging.WARNING, __file__, 1,
                                "journal %s", ("down",), None)
 
     line = JsonFormatter().format(record)
@@ -282,7 +282,7 @@ def test_json_logs_are_one_object_a_line():
     assert "\n" not in line
     entry = json.loads(line)
     assert (entry["level"], entry["logger"], entry["message"]) == (
-        "WARNING", "calls.webhook", "journal down"
+        "WARNING", "calls.pbx.webhook", "journal down"
     )
     assert entry["time"].endswith("+00:00")
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from calls import pbx
 from calls.models import Agent, Call, CallResult, PbxRequest, Recording
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
@@ -27,7 +27,7 @@ def shown(response) -> list[str]:  # noqa: ANN001
 
 def deliver(minutes: int, **fields: str) -> Call:
     """Record one PBX event (built by the protocol parser) `minutes` after T0."""
-    command = pbx.parse_command({"cmd": "event", **fields})
+    command = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=command, received_at=T0 + timedelta(minutes=minutes)).call
 
 
@@ -343,7 +343,7 @@ def test_reprocess_rebuilds_a_failed_call(admin_client, pbx_post, monkeypatch):
     def broken(**kwargs: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("calls.webhook.record_event", broken)
+    monkeypatch.setattr("calls.pbx.webhook.record_event", broken)
     assert pbx_post(INCOMING).status == 500
     monkeypatch.undo()
     failed = PbxRequest.objects.get()

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from calls import pbx
 from calls.models import Agent, Call, Recording
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.conftest import token_client
@@ -27,7 +27,7 @@ CALL_FIELDS = {
 
 def deliver(minutes: int, **fields: str) -> Call:
     """Record one PBX event (built by the protocol parser) `minutes` after T0."""
-    command = pbx.parse_command({"cmd": "event", **fields})
+    command = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=command, received_at=T0 + timedelta(minutes=minutes)).call
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls import pbx
 from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.pbx import protocol
 from calls.services import EventResult, record_event
 from contacts.services import save_contact
 
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.django_db
 def deliver(kind: str, *, at: datetime = T0, callid: str = CALLID, **changes: str) -> EventResult:
     """Record one of EVENTS (with some fields changed) as received at `at`."""
     fields = {"cmd": "event", "callid": callid, **EVENTS[kind], **changes}
-    return record_event(event=pbx.parse_command(fields), received_at=at)
+    return record_event(event=protocol.parse_command(fields), received_at=at)
 
 
 def summary(call: Call) -> dict[str, object]:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from calls.emulator import EmulatorConfig, PbxEmulator
 from calls.models import Agent, Call, Callback
+from calls.pbx.emulator import EmulatorConfig, PbxEmulator
 from contacts.services import save_contact
 from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE

@@ -4,9 +4,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from calls import pbx
 from calls.callbacks import close_callback
 from calls.models import Agent, Call, Callback, Line
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.calls.test_webhook_concurrency import post_at_once
@@ -19,7 +19,7 @@ LINE = "74950000000"
 
 
 def deliver(seconds: int, **fields: str) -> Call:
-    command = pbx.parse_command({"cmd": "event", **fields})
+    command = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=command, received_at=T0 + timedelta(seconds=seconds)).call
 
 

@@ -7,7 +7,6 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from calls import pbx
 from calls.clicktocall import (
     ClickToCallError,
     NoExtension,
@@ -16,6 +15,7 @@ from calls.clicktocall import (
     place_call,
 )
 from calls.models import Agent, Call, CallAttempt
+from calls.pbx import protocol
 from calls.services import record_event
 from tests.calls.conftest import PBX_TOKEN
 from tests.calls.fake_pbx import closed_port_url
@@ -43,7 +43,7 @@ def api(caller: User) -> APIClient:
 
 def deliver(**fields: str) -> Call:
     """Record one PBX event, received now."""
-    command = pbx.parse_command({"cmd": "event", **fields})
+    command = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=command, received_at=timezone.now()).call
 
 

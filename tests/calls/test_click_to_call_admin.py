@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
-from calls import pbx
 from calls.models import Agent, Call, CallAttempt
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.models import Contact
 from contacts.services import save_contact
@@ -58,7 +58,7 @@ def call_buttons(response) -> list[dict[str, str]]:  # noqa: ANN001
 
 
 def deliver(**fields: str) -> Call:
-    command = pbx.parse_command({"cmd": "event", **fields})
+    command = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=command, received_at=timezone.now()).call
 
 

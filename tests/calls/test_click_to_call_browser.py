@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils.timezone import now
 
-from calls import pbx
 from calls.models import Agent
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.services import save_contact
 from tests.browser import launched, log_in
@@ -55,7 +55,7 @@ def test_call_back_a_missed_call_from_the_call_log(live_server, fake_pbx, chromi
         {"callid": "m1", "type": "in", "event": "INCOMING", "phone": "79201119613"},
         {"callid": "m1", "event": "COMPLETED", "status": "missed", "phone": "79201119613"},
     ):
-        record_event(event=pbx.parse_command({"cmd": "event", **fields}), received_at=now())
+        record_event(event=protocol.parse_command({"cmd": "event", **fields}), received_at=now())
 
     with launched(chromium) as browser:
         page = browser.new_page(locale="ru-RU")

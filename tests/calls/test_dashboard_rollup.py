@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from calls import dashboard as figures
-from calls import pbx
 from calls.models import Agent, Call, CallDayStat, CallStatDay
+from calls.pbx import protocol
 from calls.services import record_event
 
 pytestmark = pytest.mark.django_db
@@ -127,11 +127,11 @@ def test_today_is_counted_live(team) -> None:
     assert figures.dashboard(days=7).days[-1].outgoing == 1
 
 
-def send(kind: pbx.EventKind, received_at: datetime, *, status: str = "",
+def send(kind: protocol.EventKind, received_at: datetime, *, status: str = "",
          duration: int | None = None) -> Call:
     """One PBX event of the call "late-1", through the webhook's own service."""
-    event = pbx.CallEvent(
-        callid="late-1", kind=kind, direction=pbx.Direction.IN, phone="+79201119613",
+    event = protocol.CallEvent(
+        callid="late-1", kind=kind, direction=protocol.Direction.IN, phone="+79201119613",
         ext="101", line_number="", status=status, duration=duration, record_link="",
     )
     return record_event(event=event, received_at=received_at).call
@@ -139,13 +139,13 @@ def send(kind: pbx.EventKind, received_at: datetime, *, status: str = "",
 
 def test_a_late_event_forgets_its_day_and_the_next_view_is_right() -> None:
     yesterday = ago(1)
-    send(pbx.EventKind.INCOMING, local(yesterday, 12))
-    send(pbx.EventKind.ANSWERED, local(yesterday, 12, 1))
+    send(protocol.EventKind.INCOMING, local(yesterday, 12))
+    send(protocol.EventKind.ANSWERED, local(yesterday, 12, 1))
     before = {row.agent.extension: row for row in figures.dashboard(days=7).agents if row.agent}
     assert before["101"].average_talk is None
     assert CallStatDay.objects.filter(day=yesterday).exists()
 
-    send(pbx.EventKind.COMPLETED, local(yesterday, 12, 3), status="success", duration=120)
+    send(protocol.EventKind.COMPLETED, local(yesterday, 12, 3), status="success", duration=120)
 
     assert not CallStatDay.objects.filter(day=yesterday).exists()
     after = {row.agent.extension: row for row in figures.dashboard(days=7).agents if row.agent}
@@ -156,13 +156,13 @@ def test_a_late_event_forgets_its_day_and_the_next_view_is_right() -> None:
 def test_a_call_whose_start_moves_to_another_day_forgets_both() -> None:
     two_days_ago, yesterday = ago(2), ago(1)
     # COMPLETED alone: answered 20 minutes before it came, so the call starts the day before.
-    call = send(pbx.EventKind.COMPLETED, local(yesterday, 0, 10), status="success",
+    call = send(protocol.EventKind.COMPLETED, local(yesterday, 0, 10), status="success",
                 duration=1200)
     assert timezone.localdate(call.started_at) == two_days_ago
     assert [day.total for day in figures.dashboard(days=3).days] == [1, 0, 0]
 
     # Then the queue's ANSWERED, received after midnight: the call starts on that day.
-    call = send(pbx.EventKind.ANSWERED, local(yesterday, 0, 5))
+    call = send(protocol.EventKind.ANSWERED, local(yesterday, 0, 5))
 
     assert timezone.localdate(call.started_at) == yesterday
     assert [day.total for day in figures.dashboard(days=3).days] == [0, 1, 0]
@@ -191,13 +191,13 @@ def _counted_in(zone: ZoneInfo, days: int) -> tuple:
 
 def test_a_late_event_forgets_the_day_in_every_time_zone() -> None:
     yesterday = ago(2)
-    send(pbx.EventKind.INCOMING, local(yesterday, 12))
+    send(protocol.EventKind.INCOMING, local(yesterday, 12))
     figures.dashboard(days=7)
     with timezone.override(UTC):
         figures.dashboard(days=7)
     assert CallStatDay.objects.filter(day=yesterday).count() == 2
 
-    send(pbx.EventKind.COMPLETED, local(yesterday, 12, 2), status="missed")
+    send(protocol.EventKind.COMPLETED, local(yesterday, 12, 2), status="missed")
 
     assert not CallStatDay.objects.filter(day=yesterday).exists()
     with timezone.override(UTC):

@@ -7,9 +7,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.timezone import now
 
-from calls import pbx
 from calls.desk import HISTORY_LENGTH, live_calls, set_away
 from calls.models import Agent, Call
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.models import Contact
 from contacts.services import save_contact
@@ -47,7 +47,7 @@ def logged_in(user: User) -> Client:
 
 def deliver(*, at: datetime | None = None, **fields: str) -> Call:
     """Record one PBX event, as the webhook would."""
-    event = pbx.parse_command({"cmd": "event", **fields})
+    event = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=event, received_at=at or now()).call
 
 

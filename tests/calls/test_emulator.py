@@ -16,14 +16,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
-from calls.emulator import (
+from calls.models import Agent, Call, PbxRequest
+from calls.pbx.emulator import (
     EmulatorConfig,
     PbxEmulator,
     check_make_call,
     loopback_address,
     new_callid,
 )
-from calls.models import Agent, Call, PbxRequest
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE
 

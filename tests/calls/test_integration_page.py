@@ -305,7 +305,7 @@ def test_failed_processing_is_the_headline(admin_client, client, monkeypatch):
     def broken(**kwargs: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("calls.webhook.record_event", broken)
+    monkeypatch.setattr("calls.pbx.webhook.record_event", broken)
     assert webhook(client, INCOMING) == 500
 
     response = page(admin_client)

@@ -1,8 +1,8 @@
 """The pure protocol module: form bodies in, typed commands out, outcomes normalized."""
 import pytest
 
-from calls import pbx
-from calls.pbx import (
+from calls.pbx import protocol
+from calls.pbx.protocol import (
     CallEvent,
     ContactLookup,
     Direction,
@@ -84,13 +84,13 @@ def test_decode_form_refuses_raw_non_utf8_bytes():
 
 
 def test_decode_form_accepts_the_field_limit():
-    body = "&".join(f"f{i}=x" for i in range(pbx.MAX_FIELDS)).encode()
+    body = "&".join(f"f{i}=x" for i in range(protocol.MAX_FIELDS)).encode()
 
-    assert len(decode_form(body).fields) == pbx.MAX_FIELDS
+    assert len(decode_form(body).fields) == protocol.MAX_FIELDS
 
 
 def test_decode_form_refuses_one_field_too_many():
-    body = "&".join(f"f{i}=x" for i in range(pbx.MAX_FIELDS + 1)).encode()
+    body = "&".join(f"f{i}=x" for i in range(protocol.MAX_FIELDS + 1)).encode()
 
     with pytest.raises(PbxProtocolError, match="too many fields"):
         decode_form(body)
@@ -421,6 +421,6 @@ def test_outcome_for_a_call_not_completed_is_in_progress(status):
 
 
 def test_summary_fields_strip_control_characters_and_truncate():
-    summary = pbx.summary_fields({"cmd": "ev\x00ent", "callid": "c" * 300, "phone": "\x1b7"})
+    summary = protocol.summary_fields({"cmd": "ev\x00ent", "callid": "c" * 300, "phone": "\x1b7"})
 
     assert summary == {"cmd": "event", "event": "", "callid": "c" * 128, "phone": "7"}

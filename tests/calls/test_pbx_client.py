@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from calls import pbx_client
+from calls.pbx import client as pbx_client
 from tests.calls.conftest import PBX_TOKEN
 from tests.calls.fake_pbx import closed_port_url
 

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.journal import parse_age, prune_journal
 from calls.models import Call, CallEvent, PbxRequest
+from calls.pbx.journal import parse_age, prune_journal
 
 pytestmark = pytest.mark.django_db
 

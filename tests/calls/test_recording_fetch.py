@@ -15,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 
 from calls import recordings
-from calls.emulator import tone_wav
 from calls.models import Call, Recording
+from calls.pbx.emulator import tone_wav
 from tests.calls.recording_server import Answer, RecordingServer, serve_recordings
 
 WAV = tone_wav(seconds=0.5)

@@ -18,9 +18,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from calls import pbx, recordings
-from calls.emulator import EmulatorConfig, PbxEmulator, tone_wav
+from calls import recordings
 from calls.models import Call, Recording
+from calls.pbx import protocol
+from calls.pbx.emulator import EmulatorConfig, PbxEmulator, tone_wav
 from calls.services import record_event
 from tests.calls.recording_server import Answer, RecordingServer, serve_recordings
 from tests.conftest import ACCESS_CODE
@@ -49,7 +50,7 @@ def stored_files(media: Path) -> list[Path]:
 def completed(callid: str = "c1", *, link: str) -> Call:
     fields = {"cmd": "event", "callid": callid, "event": "COMPLETED", "status": "Success",
               "duration": "16", "phone": "79201119613", "ext": "100", "record_link": link}
-    return record_event(event=pbx.parse_command(fields), received_at=timezone.now()).call
+    return record_event(event=protocol.parse_command(fields), received_at=timezone.now()).call
 
 
 def recording_for(link: str, callid: str = "c1") -> Recording:
@@ -101,7 +102,7 @@ def test_a_second_completed_makes_no_second_recording_or_task(django_capture_on_
         completed(link="http://127.0.0.1:9/r.wav")  # a repeated delivery
         deliver_answered = {"cmd": "event", "callid": "c1", "event": "ANSWERED", "ext": "100",
                             "phone": "79201119613", "type": "in"}
-        record_event(event=pbx.parse_command(deliver_answered), received_at=timezone.now())
+        record_event(event=protocol.parse_command(deliver_answered), received_at=timezone.now())
 
     assert Recording.objects.count() == 1
     assert len(tasks_enqueued()) == 1

@@ -6,7 +6,7 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 
 from calls.models import Call, CallEvent, PbxRequest
-from calls.webhook import WebhookRequest, handle_webhook
+from calls.pbx.webhook import WebhookRequest, handle_webhook
 from tests.captures import INCOMING
 from tests.conftest import send_raw
 

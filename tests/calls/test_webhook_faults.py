@@ -13,8 +13,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from calls import pbx_client, services
+from calls import services
 from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.pbx import client as pbx_client
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
 
@@ -300,7 +301,7 @@ def test_event_under_a_lock_held_past_the_busy_timeout_gets_503_soon(short_busy_
 def test_event_locked_out_after_it_was_journaled_gets_500_and_nothing_half_written(
     short_busy_timeout, monkeypatch, caplog
 ):
-    from calls import webhook
+    from calls.pbx import webhook
 
     process = webhook._process
     lock: list[sqlite3.Connection] = []

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from calls.journal import REFUSED_BODY_HEAD
 from calls.models import PbxRequest
+from calls.pbx.journal import REFUSED_BODY_HEAD
 from tests.captures import CONTACT, INCOMING
 from tests.conftest import send_raw
 

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from calls import throttle
 from calls.models import Call, PbxRequest, WebhookThrottle
-from calls.webhook import WebhookRequest, handle_webhook
+from calls.pbx import throttle
+from calls.pbx.webhook import WebhookRequest, handle_webhook
 from tests.captures import CALLID, CONTACT, INCOMING
 from tests.conftest import lwp_request, send_raw
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls import pbx
 from calls.models import Agent, Call
+from calls.pbx import protocol
 from calls.services import record_event
 from contacts.leads import ensure_lead
 from contacts.models import Contact
@@ -19,7 +19,7 @@ NUMBER = "+79201119613"
 
 
 def deliver(minutes: int, **fields: str) -> Call:
-    command = pbx.parse_command({"cmd": "event", **fields})
+    command = protocol.parse_command({"cmd": "event", **fields})
     return record_event(event=command, received_at=T0 + timedelta(minutes=minutes)).call
 
 

@@ -1,4 +1,4 @@
-"""`manage.py pbx_emulator`: run a stand-in XVB PBX against the CRM (see calls/emulator.py)."""
+"""`manage.py pbx_emulator`: run a stand-in XVB PBX against the CRM (see calls/pbx/emulator.py)."""
 import secrets
 import threading
 from urllib.parse import urlsplit
@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from calls.emulator import EmulatorConfig, PbxEmulator, loopback_address, parse_numbers
+from calls.pbx.emulator import EmulatorConfig, PbxEmulator, loopback_address, parse_numbers
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001

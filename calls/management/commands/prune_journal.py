@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from calls.journal import count_journal_before, parse_age, prune_journal
-from calls.throttle import prune_throttles
+from calls.pbx.journal import count_journal_before, parse_age, prune_journal
+from calls.pbx.throttle import prune_throttles
 
 
 class Command(BaseCommand):

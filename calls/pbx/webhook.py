@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from calls import journal, pbx, throttle
 from calls.models import Call, PbxRequest
+from calls.pbx import journal, protocol, throttle
 from calls.routing import Routing, route_lookup
 from calls.services import record_event
 from contacts.phones import normalize_phone
@@ -123,7 +123,7 @@ def _close_journal_quietly(entry: PbxRequest | None, handled: Handled) -> None:
         logger.exception("Could not journal the result of a PBX request")
 
 
-def _authenticate(form: pbx.WebhookForm, header_code: str | None) -> str:
+def _authenticate(form: protocol.WebhookForm, header_code: str | None) -> str:
     """An error message, or "" when the request carries the right access code."""
     expected = settings.PBX_ACCESS_CODE
     if not expected:  # never compare against an empty secret
@@ -139,14 +139,14 @@ def _authenticate(form: pbx.WebhookForm, header_code: str | None) -> str:
 
 
 def _handle_lookup(
-    command: pbx.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
+    command: protocol.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     route = route_lookup(normalize_phone(command.phone), now=received_at)
     return Handled(outcome=Outcome.ACCEPTED, payload=route.payload, route=route)
 
 
 def _handle_event(
-    command: pbx.CallEvent, *, entry: PbxRequest | None, received_at: datetime
+    command: protocol.CallEvent, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     result = record_event(event=command, received_at=received_at, request=entry)
     note = "; ".join(f"left out: {problem}" for problem in command.refused)
@@ -159,7 +159,7 @@ def _handle_event(
 
 
 def _handle_ignored(
-    command: pbx.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime
+    command: protocol.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     return Handled(outcome=Outcome.IGNORED, payload={"ok": True, "ignored": command.reason})
 
@@ -194,11 +194,11 @@ class Route:
 
 HANDLERS: dict[type, Route] = {
     # One journal write of at most 0.4 s: the same worst case as the two of 0.2 s before.
-    pbx.ContactLookup: Route(
+    protocol.ContactLookup: Route(
         _handle_lookup, False, 200, {}, max_lock_wait=0.4, journal_first=False
     ),
-    pbx.CallEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
-    pbx.IgnoredCommand: Route(_handle_ignored, False, 500, {"error": "internal error"}),
+    protocol.CallEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
+    protocol.IgnoredCommand: Route(_handle_ignored, False, 500, {"error": "internal error"}),
 }
 
 
@@ -209,7 +209,7 @@ def _refuse(outcome: str, status: int, message: str, **extra: Any) -> Handled:
     )
 
 
-def _failure(route: Route, command: pbx.PbxCommand, exc: Exception) -> Handled:
+def _failure(route: Route, command: protocol.PbxCommand, exc: Exception) -> Handled:
     logger.exception("Processing a PBX %s failed", type(command).__name__)
     return Handled(
         outcome=Outcome.FAILED,
@@ -219,7 +219,9 @@ def _failure(route: Route, command: pbx.PbxCommand, exc: Exception) -> Handled:
     )
 
 
-def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: datetime) -> Handled:
+def _process(
+    command: protocol.PbxCommand, entry: PbxRequest | None, received_at: datetime
+) -> Handled:
     """Run the command's handler; a failure is journaled and answered as its route says."""
     route = HANDLERS[type(command)]
     try:
@@ -237,7 +239,7 @@ def _process(command: pbx.PbxCommand, entry: PbxRequest | None, received_at: dat
 
 
 def _answer_then_journal(
-    request: WebhookRequest, command: pbx.PbxCommand, route: Route, received_at: datetime
+    request: WebhookRequest, command: protocol.PbxCommand, route: Route, received_at: datetime
 ) -> Handled:
     """A read-only command: answer it, then store the request with its answer at once."""
     try:
@@ -267,7 +269,7 @@ def _from_allowed_network(remote_addr: str | None) -> bool:
     )
 
 
-def _check(request: WebhookRequest) -> pbx.PbxCommand | Handled:
+def _check(request: WebhookRequest) -> protocol.PbxCommand | Handled:
     """The request's command, or the refusal it gets (source, method, size, bytes, access code,
     form)."""
     if not _from_allowed_network(request.remote_addr):
@@ -283,17 +285,17 @@ def _check(request: WebhookRequest) -> pbx.PbxCommand | Handled:
         limit = settings.PBX_MAX_BODY_BYTES
         return _refuse(Outcome.INVALID, 400, f"body too large (the limit is {limit} bytes)")
     try:
-        form = pbx.decode_form(request.body, charset=pbx.charset_of(request.content_type))
-    except pbx.PbxProtocolError as exc:
+        form = protocol.decode_form(request.body, charset=protocol.charset_of(request.content_type))
+    except protocol.PbxProtocolError as exc:
         return _refuse(Outcome.INVALID, 400, str(exc))
-    auth_error = _authenticate(form, request.meta_headers.get(pbx.ACCESS_CODE_HEADER))
+    auth_error = _authenticate(form, request.meta_headers.get(protocol.ACCESS_CODE_HEADER))
     if auth_error:
         return _refuse(
             Outcome.REJECTED, 403, auth_error, wrong_code=bool(settings.PBX_ACCESS_CODE)
         )
     try:
-        return pbx.parse_command(form.fields)
-    except pbx.PbxProtocolError as exc:
+        return protocol.parse_command(form.fields)
+    except protocol.PbxProtocolError as exc:
         return _refuse(Outcome.INVALID, 400, str(exc))
 
 
@@ -344,7 +346,7 @@ def _throttled(source: str, received_at: datetime) -> Handled | None:
     )
 
 
-def _unreachable(checked: pbx.PbxCommand | Handled) -> Handled:
+def _unreachable(checked: protocol.PbxCommand | Handled) -> Handled:
     """The answer when the database cannot be reached: at once, not after another attempt.
 
     A waiting caller's lookup gets `{}`; what must be kept gets 503, so that a retrying PBX
@@ -406,8 +408,8 @@ def reprocess(entry: PbxRequest) -> Handled:
             _("Only failed requests can be re-processed, not %(outcome)s ones.")
             % {"outcome": entry.get_outcome_display()}
         )
-    form = pbx.decode_form(entry.body.encode("utf-8"))
-    command = pbx.parse_command(form.fields)
-    if isinstance(command, pbx.ContactLookup):
+    form = protocol.decode_form(entry.body.encode("utf-8"))
+    command = protocol.parse_command(form.fields)
+    if isinstance(command, protocol.ContactLookup):
         raise ValueError(_("A caller lookup was answered at the time: there is nothing to redo."))
     return _process(command, entry, entry.received_at)

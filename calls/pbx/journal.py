@@ -6,12 +6,12 @@ from urllib.parse import parse_qsl
 
 from django.db import transaction
 
-from calls import pbx
 from calls.models import PbxRequest
+from calls.pbx import protocol
 
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 BATCH_SIZE = 1000
-SECRET_HEADERS = {pbx.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKIE"}
+SECRET_HEADERS = {protocol.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKIE"}
 # A refused request's journal row is bounded, whatever was sent: a flood of wrong codes must
 # not grow the database by PBX_MAX_BODY_BYTES a request. It keeps the head of the body (and
 # the body's size) and headers up to a budget; the webhook bounds its error messages.
@@ -28,8 +28,8 @@ def escape_nul(text: str) -> str:
 def journal_text(body: bytes, content_type: str, *, head: int | None = None) -> str:
     """The body as text for the journal: undecodable bytes escaped, secrets redacted; with
     `head`, only its first `head` characters (cut after redacting: no code is half kept)."""
-    codec = pbx.CHARSETS.get(pbx.charset_of(content_type), "utf-8")
-    return pbx.redact_body(escape_nul(body.decode(codec, "backslashreplace")))[:head]
+    codec = protocol.CHARSETS.get(protocol.charset_of(content_type), "utf-8")
+    return protocol.redact_body(escape_nul(body.decode(codec, "backslashreplace")))[:head]
 
 
 def journal_headers(meta_headers: dict[str, str], *, budget: int | None = None) -> dict[str, str]:
@@ -38,7 +38,7 @@ def journal_headers(meta_headers: dict[str, str], *, budget: int | None = None) 
     value_limit = 500 if budget is None else REFUSED_HEADER_VALUE
     headers = {
         escape_nul(name)[:value_limit]: (
-            pbx.REDACTED if name in SECRET_HEADERS else escape_nul(value)[:value_limit]
+            protocol.REDACTED if name in SECRET_HEADERS else escape_nul(value)[:value_limit]
         )
         for name, value in meta_headers.items()
     }
@@ -61,7 +61,7 @@ def journal_summary(text: str) -> dict[str, str]:
         pairs = parse_qsl(text, keep_blank_values=True, errors="replace", max_num_fields=None)
     except ValueError:
         pairs = []
-    return pbx.summary_fields(dict(pairs))
+    return protocol.summary_fields(dict(pairs))
 
 
 def parse_age(text: str) -> timedelta:

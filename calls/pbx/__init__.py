@@ -1,0 +1,1 @@
+"""Everything that speaks the PBX's language: protocol, webhook, journal, client, emulator."""
