@@ -5,7 +5,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from calls.pbx.webhook import WebhookRequest, handle_webhook
+from calls.pbx.journal import WebhookRequest
+from calls.pbx.webhook import handle_webhook
 
 # Past this much an oversized body is no longer drained and the connection may be dropped.
 DRAIN_LIMIT = 8 * 1024 * 1024

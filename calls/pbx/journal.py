@@ -1,13 +1,25 @@
-"""The journal of PBX requests: what a row keeps of a request, and retention (old rows go in
-small batches)."""
+"""The journal of PBX requests: what a row keeps of a request, writing and closing rows,
+what a failed row re-processes, and retention (old rows go in small batches)."""
+import json
+import logging
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from calls.models import PbxRequest
+from calls.models import Call, PbxRequest
 from calls.pbx import protocol
+from calls.routing import Routing
+from xvbcrm.db import insert_row
+
+logger = logging.getLogger(__name__)
+
+Outcome = PbxRequest.Outcome
 
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 BATCH_SIZE = 1000
@@ -18,6 +30,37 @@ SECRET_HEADERS = {protocol.ACCESS_CODE_HEADER, "HTTP_AUTHORIZATION", "HTTP_COOKI
 REFUSED_BODY_HEAD = 1024  # characters
 REFUSED_HEADERS_BUDGET = 2048  # characters of names and values
 REFUSED_HEADER_VALUE = 256  # characters of one header's value
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the view read off the HTTP request (what a row stores), nothing Django-specific."""
+
+    method: str
+    body: bytes
+    oversized: bool
+    content_type: str
+    meta_headers: dict[str, str]  # WSGI names: HTTP_X_XVB_AC, ...
+    remote_addr: str | None
+    body_size: int | None = None  # bytes received, when more than `body` holds (oversized)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) if self.body_size is None else self.body_size
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What processing one request came to."""
+
+    outcome: str
+    payload: dict[str, Any]
+    status: int = 200
+    error: str = ""
+    call: Call | None = field(default=None, compare=False)
+    route: Routing | None = field(default=None, compare=False)  # a lookup's decision
+    retry_after: int | None = None  # seconds, for a 429's Retry-After
+    wrong_code: bool = field(default=False, compare=False)  # counts toward the throttle
 
 
 def escape_nul(text: str) -> str:
@@ -62,6 +105,85 @@ def journal_summary(text: str) -> dict[str, str]:
     except ValueError:
         pairs = []
     return protocol.summary_fields(dict(pairs))
+
+
+def open_entry(
+    request: WebhookRequest, received_at: datetime, handled: Handled | None = None
+) -> PbxRequest | None:
+    """Store the request; with `handled`, already closed with its answer (one write).
+
+    A refused request (4xx) keeps a bounded row: the head of its body, headers to a budget.
+    """
+    refused = handled is not None and 400 <= handled.status < 500
+    text = journal_text(
+        request.body, request.content_type, head=REFUSED_BODY_HEAD if refused else None
+    )
+    entry = PbxRequest(
+        received_at=received_at,
+        remote_addr=request.remote_addr,
+        method=request.method[:16],
+        headers=journal_headers(
+            request.meta_headers, budget=REFUSED_HEADERS_BUDGET if refused else None
+        ),
+        body=text,
+        body_bytes=request.size,
+        **journal_summary(text),
+    )
+    try:
+        if handled is None:
+            entry.save()  # its id is needed: the event's rows and the answer refer to it
+        else:
+            _fill_answer(entry, handled)
+            insert_row(entry)  # written once, never read back in this request
+    except DatabaseError:
+        logger.exception("Could not journal a PBX request")
+        return None
+    return entry
+
+
+def _fill_answer(entry: PbxRequest, handled: Handled) -> list[str]:
+    """Set how the request ended on its journal row; the names of the fields set."""
+    entry.outcome = handled.outcome
+    entry.response_status = handled.status
+    entry.response_body = escape_nul(json.dumps(handled.payload, ensure_ascii=False))
+    entry.error = escape_nul(handled.error)
+    entry.call = handled.call
+    entry.processed_at = timezone.now()
+    fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
+    if handled.route is not None:
+        entry.routed_to_id = handled.route.agent_id
+        entry.route_reason = handled.route.reason
+        entry.route_note = handled.route.note
+        fields += ["routed_to", "route_reason", "route_note"]
+    return fields
+
+
+def close_entry(entry: PbxRequest | None, handled: Handled) -> None:
+    if entry is None:
+        return
+    entry.save(update_fields=_fill_answer(entry, handled))
+
+
+def close_entry_quietly(entry: PbxRequest | None, handled: Handled) -> None:
+    """Close the journal row, logging (not raising) when the database is unavailable."""
+    try:
+        close_entry(entry, handled)
+    except DatabaseError:
+        logger.exception("Could not journal the result of a PBX request")
+
+
+def replayable_command(entry: PbxRequest) -> protocol.PbxCommand:
+    """The command a failed row holds, to be processed again; ValueError when there is none."""
+    if entry.outcome != Outcome.FAILED:
+        raise ValueError(
+            _("Only failed requests can be re-processed, not %(outcome)s ones.")
+            % {"outcome": entry.get_outcome_display()}
+        )
+    form = protocol.decode_form(entry.body.encode("utf-8"))
+    command = protocol.parse_command(form.fields)
+    if isinstance(command, protocol.ContactLookup):
+        raise ValueError(_("A caller lookup was answered at the time: there is nothing to redo."))
+    return command
 
 
 def parse_age(text: str) -> timedelta:

@@ -1,10 +1,9 @@
 """The PBX webhook: journal the request, authenticate, parse, dispatch, answer."""
 import ipaddress
-import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,115 +11,18 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import gettext as _
 
-from calls.models import Call, PbxRequest
+from calls.models import PbxRequest
 from calls.pbx import journal, protocol, throttle
-from calls.routing import Routing, route_lookup
+from calls.pbx.journal import Handled, WebhookRequest
+from calls.routing import route_lookup
 from calls.services import record_event
 from contacts.phones import normalize_phone
-from xvbcrm.db import insert_row
 
 logger = logging.getLogger(__name__)
 
 Outcome = PbxRequest.Outcome
 ERROR_LIMIT = 300  # characters of an error message
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    """What the view read off the HTTP request, nothing Django-specific."""
-
-    method: str
-    body: bytes
-    oversized: bool
-    content_type: str
-    meta_headers: dict[str, str]  # WSGI names: HTTP_X_XVB_AC, ...
-    remote_addr: str | None
-    body_size: int | None = None  # bytes received, when more than `body` holds (oversized)
-
-    @property
-    def size(self) -> int:
-        return len(self.body) if self.body_size is None else self.body_size
-
-
-@dataclass(frozen=True)
-class Handled:
-    """What processing one request came to."""
-
-    outcome: str
-    payload: dict[str, Any]
-    status: int = 200
-    error: str = ""
-    call: Call | None = field(default=None, compare=False)
-    route: Routing | None = field(default=None, compare=False)  # a lookup's decision
-    retry_after: int | None = None  # seconds, for a 429's Retry-After
-    wrong_code: bool = field(default=False, compare=False)  # counts toward the throttle
-
-
-def _open_journal(
-    request: WebhookRequest, received_at: datetime, handled: "Handled | None" = None
-) -> PbxRequest | None:
-    """Store the request; with `handled`, already closed with its answer (one write).
-
-    A refused request (4xx) keeps a bounded row: the head of its body, headers to a budget.
-    """
-    refused = handled is not None and 400 <= handled.status < 500
-    text = journal.journal_text(
-        request.body, request.content_type, head=journal.REFUSED_BODY_HEAD if refused else None
-    )
-    entry = PbxRequest(
-        received_at=received_at,
-        remote_addr=request.remote_addr,
-        method=request.method[:16],
-        headers=journal.journal_headers(
-            request.meta_headers, budget=journal.REFUSED_HEADERS_BUDGET if refused else None
-        ),
-        body=text,
-        body_bytes=request.size,
-        **journal.journal_summary(text),
-    )
-    try:
-        if handled is None:
-            entry.save()  # its id is needed: the event's rows and the answer refer to it
-        else:
-            _fill_answer(entry, handled)
-            insert_row(entry)  # written once, never read back in this request
-    except DatabaseError:
-        logger.exception("Could not journal a PBX request")
-        return None
-    return entry
-
-
-def _fill_answer(entry: PbxRequest, handled: "Handled") -> list[str]:
-    """Set how the request ended on its journal row; the names of the fields set."""
-    entry.outcome = handled.outcome
-    entry.response_status = handled.status
-    entry.response_body = journal.escape_nul(json.dumps(handled.payload, ensure_ascii=False))
-    entry.error = journal.escape_nul(handled.error)
-    entry.call = handled.call
-    entry.processed_at = timezone.now()
-    fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
-    if handled.route is not None:
-        entry.routed_to_id = handled.route.agent_id
-        entry.route_reason = handled.route.reason
-        entry.route_note = handled.route.note
-        fields += ["routed_to", "route_reason", "route_note"]
-    return fields
-
-
-def _close_journal(entry: PbxRequest | None, handled: "Handled") -> None:
-    if entry is None:
-        return
-    entry.save(update_fields=_fill_answer(entry, handled))
-
-
-def _close_journal_quietly(entry: PbxRequest | None, handled: Handled) -> None:
-    """Close the journal row, logging (not raising) when the database is unavailable."""
-    try:
-        _close_journal(entry, handled)
-    except DatabaseError:
-        logger.exception("Could not journal the result of a PBX request")
 
 
 def _authenticate(form: protocol.WebhookForm, header_code: str | None) -> str:
@@ -228,13 +130,13 @@ def _process(
         if route.in_transaction:
             with transaction.atomic():
                 handled = route.handler(command, entry=entry, received_at=received_at)
-                _close_journal(entry, handled)
+                journal.close_entry(entry, handled)
             return handled
         handled = route.handler(command, entry=entry, received_at=received_at)
     except Exception as exc:
         handled = _failure(route, command, exc)
     # Outside the handler's try: an answer already computed stands even if journaling fails.
-    _close_journal_quietly(entry, handled)
+    journal.close_entry_quietly(entry, handled)
     return handled
 
 
@@ -251,7 +153,7 @@ def _answer_then_journal(
             # the waiting caller gets its answer now, not after a second attempt.
             logger.error("Could not journal a PBX request: the database is unreachable")
             return handled
-    _open_journal(request, received_at, handled)
+    journal.open_entry(request, received_at, handled)
     return handled
 
 
@@ -382,19 +284,19 @@ def handle_webhook(request: WebhookRequest) -> Handled:
         return _unreachable(_check(request))
     if throttled is not None:
         if throttle.note_refused(source=source) <= settings.PBX_THROTTLE_JOURNAL_ROWS:
-            _open_journal(request, received_at, throttled)
+            journal.open_entry(request, received_at, throttled)
         return throttled
     checked = _check(request)
     if isinstance(checked, Handled):  # refused: the answer is known, so one write
         if checked.wrong_code:
             throttle.note_failure(source=source, now=received_at)
-        _open_journal(request, received_at, checked)
+        journal.open_entry(request, received_at, checked)
         return checked
     route = HANDLERS[type(checked)]
     with _lock_wait(route.max_lock_wait):
         if not route.journal_first:
             return _answer_then_journal(request, checked, route, received_at)
-        entry = _open_journal(request, received_at)
+        entry = journal.open_entry(request, received_at)
         if entry is None and route.needs_journal:
             # Not journaled means it could be lost: let the PBX deliver it again.
             return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
@@ -403,13 +305,4 @@ def handle_webhook(request: WebhookRequest) -> Handled:
 
 def reprocess(entry: PbxRequest) -> Handled:
     """Process a journaled request that failed once more (its access code was checked then)."""
-    if entry.outcome != Outcome.FAILED:
-        raise ValueError(
-            _("Only failed requests can be re-processed, not %(outcome)s ones.")
-            % {"outcome": entry.get_outcome_display()}
-        )
-    form = protocol.decode_form(entry.body.encode("utf-8"))
-    command = protocol.parse_command(form.fields)
-    if isinstance(command, protocol.ContactLookup):
-        raise ValueError(_("A caller lookup was answered at the time: there is nothing to redo."))
-    return _process(command, entry, entry.received_at)
+    return _process(journal.replayable_command(entry), entry, entry.received_at)

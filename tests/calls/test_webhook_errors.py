@@ -6,7 +6,8 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 
 from calls.models import Call, CallEvent, PbxRequest
-from calls.pbx.webhook import WebhookRequest, handle_webhook
+from calls.pbx.journal import WebhookRequest
+from calls.pbx.webhook import handle_webhook
 from tests.captures import INCOMING
 from tests.conftest import send_raw
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from calls.models import Call, PbxRequest, WebhookThrottle
 from calls.pbx import throttle
-from calls.pbx.webhook import WebhookRequest, handle_webhook
+from calls.pbx.journal import WebhookRequest
+from calls.pbx.webhook import handle_webhook
 from tests.captures import CALLID, CONTACT, INCOMING
 from tests.conftest import lwp_request, send_raw
 
