@@ -33,7 +33,7 @@ def guarded_requests() -> None:
     """Django's test client and live server build their requests as xvbcrm.wsgi does, with
     xvbcrm.wsgi_guard (a Content-Type Django cannot parse reaches the view, not a 500).
 
-    Every WSGIHandler in this process then does; tests/calls/test_webhook_content_type.py
+    Every WSGIHandler in this process then does; tests/calls/pbx/test_webhook_content_type.py
     checks that xvbcrm.wsgi serves the guard by itself."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(django.test.client, "WSGIRequest", wsgi_guard.WSGIRequest)

@@ -9,7 +9,7 @@ from calls.models import Agent, Call, Callback, Line
 from calls.pbx import protocol
 from calls.services import record_event
 from contacts.services import save_contact
-from tests.calls.test_webhook_concurrency import post_at_once
+from tests.calls.pbx.test_webhook_concurrency import post_at_once
 from tests.conftest import ACCESS_CODE
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from calls.services import record_event
 from contacts.leads import ensure_lead
 from contacts.models import Contact
 from contacts.services import caller_answer, save_contact
-from tests.calls.test_webhook_concurrency import post_at_once
+from tests.calls.pbx.test_webhook_concurrency import post_at_once
 from tests.conftest import ACCESS_CODE
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -273,7 +273,7 @@ def test_a_throttle_that_cannot_be_read_lets_the_code_be_compared(monkeypatch, c
 
 @pytest.mark.parametrize(("body", "status"), [(WRONG, 403), (INCOMING, 503), (CONTACT, 200)])
 def test_without_a_database_each_request_is_answered_after_one_attempt(body, status, caplog):
-    from tests.calls.test_webhook_faults import database_gone
+    from tests.calls.pbx.test_webhook_faults import database_gone
 
     with database_gone():
         handled = handle(body)

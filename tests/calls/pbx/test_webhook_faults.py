@@ -1,6 +1,6 @@
 """Real faults under the webhook: a database that is gone, dies mid-event, hangs, is full or
 locked; and a PBX that answers makeCall byte by byte. (Patched failures are in
-test_webhook_failures.py; the plain makeCall timeout in test_pbx_client.py.)"""
+test_webhook_failures.py; the plain makeCall timeout in test_client.py.)"""
 import logging
 import socket
 import sqlite3
