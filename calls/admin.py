@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calls.callbacks import close_callback, is_missed
 from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
-from calls.desk import mark_away
+from calls.desk.services import mark_away
 from calls.models import (
     Agent,
     Call,

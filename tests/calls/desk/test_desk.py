@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.timezone import now
 
-from calls.desk import HISTORY_LENGTH, live_calls, set_away
+from calls.desk.services import HISTORY_LENGTH, live_calls, set_away
 from calls.models import Agent, Call
 from calls.pbx import protocol
 from calls.services import record_event

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from calls.desk import live_calls, set_away
+from calls.desk.services import live_calls, set_away
 from calls.models import Agent
 
 
@@ -47,7 +47,7 @@ def poll(request: HttpRequest) -> JsonResponse:
     agent = _user_agent(request)
     calls = live_calls(agent=agent) if agent is not None else []
     html = (
-        render_to_string("calls/desk_popup.html", {"calls": calls}, request=request).strip()
+        render_to_string("calls/desk/popup.html", {"calls": calls}, request=request).strip()
         if calls else ""
     )
     return JsonResponse({
