@@ -1,14 +1,12 @@
 """Admin for the call log, agents and the PBX request journal (calls are read-only)."""
 from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import localize
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
@@ -34,58 +32,7 @@ from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
 from calls.recordings import LISTEN_ALL_PERMISSION, can_listen, player_context
 from contacts.phones import format_phone, normalize_phone
-
-
-class ReadOnlyAdminMixin:
-    """Rows written by the PBX only: staff may look, not add, change or delete."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP rows, so a page of a million-row list costs no full COUNT(*).
-
-    A longer list shows COUNT_CAP + 1 as its size and pages up to there; a filter or a search
-    narrows it down. The count ignores the ordering, which does not change it.
-    """
-
-    COUNT_CAP = 100_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.COUNT_CAP + 1].count()
-
-
-def search_by_phone(queryset: QuerySet, term: str, field: str) -> QuerySet | None:
-    """Rows whose phone equals `term` read as a phone number in any format, else None."""
-    e164 = normalize_phone(term)
-    return queryset.filter(**{field: e164}) if e164 else None
-
-
-class PhoneSearchMixin:
-    """A list searched by a phone number typed in any format, shown in the readable form."""
-
-    phone_field = "phone"  # where the E.164 number is
-    phone_search_distinct = False  # True when the field is across a to-many relation
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found = search_by_phone(queryset, search_term, self.phone_field)
-        if found is not None:
-            return found, self.phone_search_distinct
-        return super().get_search_results(request, queryset, search_term)
-
-    @admin.display(description=_("client phone"), ordering="phone")
-    def phone_display(self, obj: object) -> str:
-        return format_phone(getattr(obj, "phone", ""))
+from xvbcrm.admin import CappedCountPaginator, PhoneSearchMixin, ReadOnlyAdminMixin
 
 
 def recording_player(call: Call, user: object) -> SafeString:

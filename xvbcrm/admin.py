@@ -1,14 +1,19 @@
-"""The admin site: Django's own, plus the CRM's pages that are not a model's list."""
+"""The admin site: Django's own, plus the CRM's pages that are not a model's list, and what
+the apps' model admins share (read-only rows, a capped count, search by phone)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.functional import Promise
+from django.utils.functional import Promise, cached_property
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+
+from contacts.phones import format_phone, normalize_phone
 
 
 @dataclass(frozen=True)
@@ -96,3 +101,58 @@ def _page_entry(page: ExtraPage) -> dict:
         "add_url": None,
         "view_only": True,
     }
+
+
+# --- shared by the model admins of calls and contacts ------------------------------------
+
+
+class ReadOnlyAdminMixin:
+    """Rows written by the PBX only: staff may look, not add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP rows, so a page of a million-row list costs no full COUNT(*).
+
+    A longer list shows COUNT_CAP + 1 as its size and pages up to there; a filter or a search
+    narrows it down. The count ignores the ordering, which does not change it.
+    """
+
+    COUNT_CAP = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.COUNT_CAP + 1].count()
+
+
+def search_by_phone(queryset: QuerySet, term: str, field: str) -> QuerySet | None:
+    """Rows whose phone equals `term` read as a phone number in any format, else None."""
+    e164 = normalize_phone(term)
+    return queryset.filter(**{field: e164}) if e164 else None
+
+
+class PhoneSearchMixin:
+    """A list searched by a phone number typed in any format, shown in the readable form."""
+
+    phone_field = "phone"  # where the E.164 number is
+    phone_search_distinct = False  # True when the field is across a to-many relation
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found = search_by_phone(queryset, search_term, self.phone_field)
+        if found is not None:
+            return found, self.phone_search_distinct
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("client phone"), ordering="phone")
+    def phone_display(self, obj: object) -> str:
+        return format_phone(getattr(obj, "phone", ""))
