@@ -4,7 +4,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import format_html
@@ -13,12 +13,11 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from calls.callbacks import close_callback, is_missed
-from calls.clicktocall_admin import call_button, can_place_calls, place_call_view
+from calls.clicktocall.admin import call_button, can_place_calls
 from calls.desk.services import mark_away
 from calls.models import (
     Agent,
     Call,
-    CallAttempt,
     Callback,
     CallEvent,
     CallResult,
@@ -280,27 +279,6 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "%(skipped)d.") % {"done": done, "failed": failed, "skipped": skipped},
             messages.SUCCESS if not failed else messages.WARNING,
         )
-
-
-@admin.register(CallAttempt)
-class CallAttemptAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "user", "extension", "phone_display", "result", "error", "call"]
-    list_filter = ["result", "created_at"]
-    search_fields = ["=extension", "=pbx_callid"]
-    list_select_related = ["user", "call"]
-    show_full_result_count = False
-    fields = [
-        "created_at", "user", "extension", "phone", "result", "error", "pbx_answer",
-        "pbx_callid", "call",
-    ]
-    readonly_fields = fields
-
-    def get_urls(self) -> list[URLPattern]:
-        # Behind the "Call" and "Call back" buttons of every page (see calls.clicktocall_admin).
-        place = path(
-            "place/", self.admin_site.admin_view(place_call_view), name="calls_place_call"
-        )
-        return [place, *super().get_urls()]
 
 
 class DefaultFilter(admin.SimpleListFilter):

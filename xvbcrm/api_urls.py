@@ -3,7 +3,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from calls.api import AgentViewSet, CallViewSet
-from calls.clicktocall_api import ClickToCallView
+from calls.clicktocall.api import ClickToCallView
 from contacts.api import ContactViewSet
 
 router = DefaultRouter()

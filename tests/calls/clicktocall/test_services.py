@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from calls.clicktocall import (
+from calls.clicktocall.services import (
     ClickToCallError,
     NoExtension,
     NotAPhone,

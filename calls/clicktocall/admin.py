@@ -1,14 +1,14 @@
-"""Click-to-call in the admin: the "Call" and "Call back" buttons post here.
+"""Click-to-call in the admin: the "Call" and "Call back" buttons post here; the attempts' log.
 
 The buttons sit inside the admin's own forms (a contact's page, the call log), so they carry
 that form's CSRF token and post it to this view with `formaction`: no nested forms, no script.
 """
 from datetime import timedelta
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,9 +16,10 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from calls.clicktocall import ClickToCallError, NoAgent, place_call
+from calls.clicktocall.services import ClickToCallError, NoAgent, place_call
 from calls.models import CallAttempt
 from contacts.phones import format_phone, normalize_phone
+from xvbcrm.admin import PhoneSearchMixin, ReadOnlyAdminMixin
 
 PERMISSION = "calls.place_calls"
 # A second press of the same button this soon is a double click, not a second call.
@@ -33,7 +34,7 @@ def call_button(to: str, *, label: str | None = None) -> SafeString:
     """A submit button for the page's admin form that asks the CRM to call `to`."""
     return SafeString(
         render_to_string(
-            "admin/calls/call_button.html",
+            "calls/clicktocall/call_button.html",
             {"url": reverse("admin:calls_place_call"), "to": to, "label": label or _("Call")},
         )
     )
@@ -101,3 +102,24 @@ def place_call_view(request: HttpRequest) -> HttpResponseRedirect:
     """POST `to`: call it from the user's extension, then go back where the button was."""
     call_from_admin(request, request.POST.get("to", ""))
     return HttpResponseRedirect(back_to(request))
+
+
+@admin.register(CallAttempt)
+class CallAttemptAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "extension", "phone_display", "result", "error", "call"]
+    list_filter = ["result", "created_at"]
+    search_fields = ["=extension", "=pbx_callid"]
+    list_select_related = ["user", "call"]
+    show_full_result_count = False
+    fields = [
+        "created_at", "user", "extension", "phone", "result", "error", "pbx_answer",
+        "pbx_callid", "call",
+    ]
+    readonly_fields = fields
+
+    def get_urls(self) -> list[URLPattern]:
+        # Behind the "Call" and "Call back" buttons of every page (place_call_view above).
+        place = path(
+            "place/", self.admin_site.admin_view(place_call_view), name="calls_place_call"
+        )
+        return [place, *super().get_urls()]

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.clicktocall import ClickToCallError, NotYourExtension, place_call
+from calls.clicktocall.services import ClickToCallError, NotYourExtension, place_call
 from calls.models import CallAttempt
 
 # A failed attempt's HTTP status: the PBX is not set up (503), or it failed us (502).
