@@ -44,7 +44,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.timesince import timesince
 
-from calls.callbacks import MISSED
+from calls.callbacks.services import MISSED
 from calls.models import Agent, Call, Callback, CallDayStat, CallHourStat, CallStatDay
 
 PERIODS = (7, 30, 90, 365)  # days, selectable on the page

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from calls.callbacks import TALKED
+from calls.callbacks.services import TALKED
 from calls.models import Call, PbxRequest, RouteReason
 from contacts.models import display_name
 from contacts.phones import normalize_phone

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from calls.callbacks import close_callbacks, is_answered, open_callback
+from calls.callbacks.services import close_callbacks, is_answered, open_callback
 from calls.clicktocall.services import link_attempt
 from calls.dashboard import forget_days_of
 from calls.models import Agent, Call, CallEvent, PbxRequest

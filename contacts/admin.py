@@ -7,12 +7,12 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from calls.admin import CappedCountPaginator, PhoneSearchMixin
 from calls.clicktocall.admin import call_button, call_from_admin, can_place_calls
 from contacts.leads import complete_leads
 from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 from contacts.services import may_assign
+from xvbcrm.admin import CappedCountPaginator, PhoneSearchMixin
 
 
 class ContactPhoneForm(forms.ModelForm):

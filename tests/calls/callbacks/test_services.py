@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from calls.callbacks import close_callback
+from calls.callbacks.services import close_callback
 from calls.models import Agent, Call, Callback, Line
 from calls.pbx import protocol
 from calls.services import record_event
