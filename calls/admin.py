@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -24,36 +23,14 @@ from calls.models import (
     CallResult,
     Line,
     PbxRequest,
-    Recording,
-    RecordingListen,
     WebhookThrottle,
 )
 from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
-from calls.recordings import LISTEN_ALL_PERMISSION, can_listen, player_context
+from calls.recordings.admin import player_for, recording_player
+from calls.recordings.services import LISTEN_ALL_PERMISSION, can_listen
 from contacts.phones import format_phone, normalize_phone
 from xvbcrm.admin import CappedCountPaginator, ReadOnlyAdminMixin
-
-
-def recording_player(call: Call, user: object) -> SafeString:
-    """The call's player for `user`: our archived copy, else what there is to say (and the
-    PBX's link for who may listen), else a dash."""
-    return SafeString(
-        render_to_string("calls/recording_player.html", player_context(call, user))
-    )
-
-
-def _player_for(request: HttpRequest):  # noqa: ANN202
-    """The "recording" column and field of one request's pages: it depends on the user."""
-    player = getattr(request, "_xvb_player", None)
-    if player is None:
-
-        @admin.display(description=_("recording"))
-        def player(call: Call) -> SafeString:
-            return recording_player(call, request.user)
-
-        request._xvb_player = player
-    return player
 
 
 @admin.register(Agent)
@@ -140,11 +117,11 @@ class CallAdmin(admin.ModelAdmin):
         return form
 
     def get_list_display(self, request: HttpRequest) -> list:
-        shown = [_player_for(request) if name == "player" else name for name in self.list_display]
+        shown = [player_for(request) if name == "player" else name for name in self.list_display]
         return [*shown, "call_back"] if can_place_calls(request) else shown
 
     def get_fields(self, request: HttpRequest, obj: Call | None = None) -> list:
-        shown = [_player_for(request) if name == "player" else name for name in self.fields]
+        shown = [player_for(request) if name == "player" else name for name in self.fields]
         return [*shown, "call_back"] if can_place_calls(request) else shown
 
     @admin.display(description=_("recording"))
@@ -153,7 +130,7 @@ class CallAdmin(admin.ModelAdmin):
         return recording_player(call, AnonymousUser())
 
     def get_readonly_fields(self, request: HttpRequest, obj: Call | None = None) -> list:
-        return [_player_for(request) if name == "player" else name
+        return [player_for(request) if name == "player" else name
                 for name in self.readonly_fields]
 
     def get_search_results(
@@ -280,44 +257,3 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "%(skipped)d.") % {"done": done, "failed": failed, "skipped": skipped},
             messages.SUCCESS if not failed else messages.WARNING,
         )
-
-
-class RecordingListenInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = RecordingListen
-    fields = ["at", "username", "kind", "client_address"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = _("listeners")
-
-
-@admin.register(Recording)
-class RecordingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Our copies of the PBX's recordings: how archiving went, and who listened."""
-
-    list_display = ["call", "status", "size", "content_type", "attempts", "archived_at", "error"]
-    list_filter = ["status"]
-    list_select_related = ["call"]
-    show_full_result_count = False
-    inlines = [RecordingListenInline]
-    fields = [
-        "call", "status", "source_url", "size", "sha256", "content_type", "attempts",
-        "first_attempt_at", "last_attempt_at", "next_attempt_at", "archived_at", "deleted_at",
-        "error",
-    ]
-    readonly_fields = fields
-
-    def get_fields(self, request: HttpRequest, obj: Recording | None = None) -> list[str]:
-        """The PBX's link only for who may hear the call (calls.recordings.can_listen)."""
-        if obj is not None and can_listen(request.user, obj.call):
-            return self.fields
-        return [name for name in self.fields if name != "source_url"]
-
-
-@admin.register(RecordingListen)
-class RecordingListenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "username", "recording", "kind", "client_address"]
-    list_filter = ["kind", "at"]
-    search_fields = ["username"]
-    list_select_related = ["recording__call"]
-    show_full_result_count = False

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from calls.models import Agent, Call
-from calls.recordings import player_context
+from calls.recordings.services import player_context
 from contacts.phones import normalize_phone
 
 
@@ -28,7 +28,7 @@ class CallSerializer(serializers.ModelSerializer):
         ]
 
     def _player(self, call: Call) -> dict:
-        """What the requesting user may hear of the call (calls.recordings.player_context)."""
+        """What the requesting user may hear of the call (recordings.services.player_context)."""
         cache = self.context.setdefault("players", {})
         if call.pk not in cache:
             cache[call.pk] = player_context(call, self.context["request"].user)

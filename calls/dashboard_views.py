@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from calls import dashboard as figures
 from calls.models import Call
-from calls.recordings import can_listen
+from calls.recordings.services import can_listen
 from contacts.phones import format_phone
 from xvbcrm.admin import page_context
 
@@ -91,7 +91,7 @@ def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
 
 def call_rows(calls: QuerySet[Call], *, user: AbstractBaseUser) -> Iterator[list[str]]:
     """The header, then one row per call, read from the database in batches; the recording's
-    link only on the calls `user` may listen to (calls.recordings.can_listen).
+    link only on the calls `user` may listen to (calls.recordings.services.can_listen).
 
     Labels, the date format and the time zone are those of the request, fixed before the
     response streams (the rows are read after the view and the middleware have returned).

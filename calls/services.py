@@ -9,7 +9,7 @@ from calls.clicktocall.services import link_attempt
 from calls.dashboard import forget_days_of
 from calls.models import Agent, Call, CallEvent, PbxRequest
 from calls.pbx import protocol
-from calls.recordings import request_archiving
+from calls.recordings.services import request_archiving
 from calls.routing import tie_lookup
 from contacts.leads import adopt_lead, ensure_lead
 from contacts.phones import normalize_phone

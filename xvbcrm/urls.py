@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from calls import recording_views
 from calls.desk import views as desk_views
+from calls.recordings import views as recording_views
 from calls.views import pbx_webhook
 
 urlpatterns = [

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from calls import recording_links
+from calls.recordings import links as recording_links
 from tests.calls.fake_pbx import FakePbx, serve_fake_pbx
 from tests.calls.recording_server import Resolver
 

@@ -4,9 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from calls import recordings
 from calls.models import Recording
-from calls.tasks import archive_recording
+from calls.recordings import services as recordings
 
 
 class Command(BaseCommand):
@@ -26,7 +25,7 @@ class Command(BaseCommand):
             next_at = dict(Recording.objects.filter(pk__in=ids)
                            .values_list("pk", "next_attempt_at"))
             for recording_id in ids:
-                task = archive_recording
+                task = recordings.archive_recording
                 if next_at.get(recording_id) and task.get_backend().supports_defer:
                     task = task.using(run_after=next_at[recording_id])
                 task.enqueue(recording_id)

@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from calls import recordings
+from calls.recordings import services as recordings
 
 
 class Command(BaseCommand):

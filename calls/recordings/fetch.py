@@ -24,7 +24,7 @@ import certifi
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from calls.recording_links import (
+from calls.recordings.links import (
     Destination,
     RecordingRefused,
     RecordingUnavailable,

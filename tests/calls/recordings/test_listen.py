@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from calls.models import Agent, Call, Recording, RecordingListen
-from calls.recording_views import RangeNotSatisfiable, parse_range
-from calls.recordings import LISTEN_SLOT_SECONDS, log_listen, player_context
+from calls.recordings.services import LISTEN_SLOT_SECONDS, log_listen, player_context
+from calls.recordings.views import RangeNotSatisfiable, parse_range
 from contacts.models import Contact
 from tests.conftest import token_client
 

@@ -14,9 +14,9 @@ import trustme
 from django.db import connection
 from django.utils import timezone
 
-from calls import recordings
 from calls.models import Call, Recording
 from calls.pbx.emulator import tone_wav
+from calls.recordings import services as recordings
 from tests.calls.recording_server import Answer, RecordingServer, serve_recordings
 
 WAV = tone_wav(seconds=0.5)

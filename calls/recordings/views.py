@@ -13,7 +13,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from calls.models import Call, Recording, RecordingListen
-from calls.recordings import EXTENSIONS, can_listen, log_listen
+from calls.recordings.services import EXTENSIONS, can_listen, log_listen
 
 CHUNK_BYTES = 64 * 1024
 

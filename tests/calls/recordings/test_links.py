@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from urllib3.util import parse_url
 
-from calls.recording_links import RecordingRefused, check_link, parse_link
+from calls.recordings.links import RecordingRefused, check_link, parse_link
 
 ALLOWED = ["vpbx.example.com", ".pbx.example.net"]
 # No real DNS: every name is answered by the test's resolver.

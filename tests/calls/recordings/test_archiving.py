@@ -18,16 +18,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from calls import recordings
 from calls.models import Call, Recording
 from calls.pbx import protocol
 from calls.pbx.emulator import EmulatorConfig, PbxEmulator, tone_wav
+from calls.recordings import services as recordings
 from calls.services import record_event
 from tests.calls.recording_server import Answer, RecordingServer, serve_recordings
 from tests.conftest import ACCESS_CODE
 
 WAV = tone_wav(seconds=0.5)
-TASK = "calls.tasks.archive_recording"
+TASK = "calls.recordings.services.archive_recording"
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 The PBX keeps recordings for about a week behind unauthenticated links. When a call gets a
 `record_link`, `request_archiving` (in the event's transaction) makes its `Recording` and
 enqueues `archive` on commit. `archive` claims the row with one conditional UPDATE, downloads
-the link through `fetch` (calls/recording_fetch.py: every hop checked and connected to the
+the link through `fetch` (calls/recordings/fetch.py: every hop checked and connected to the
 checked address, a deadline, a size limit, an audio type check), stores it through Django's
 storage API, and either marks it archived, refuses it for good, or schedules a retry with
 backoff until RECORDINGS_RETRY_FOR, then calls it lost.
@@ -24,10 +24,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from calls.models import Call, Recording, RecordingListen
-from calls.recording_fetch import Fetched, fetch
-from calls.recording_links import RecordingRefused, RecordingUnavailable
+from calls.recordings.fetch import Fetched, fetch
+from calls.recordings.links import RecordingRefused, RecordingUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +55,12 @@ EXTENSIONS = {
 
 def _enqueue(recording_id: int, *, run_after: datetime | None = None) -> None:
     """Enqueue `archive` once the current transaction commits (now, outside one)."""
-    from calls.tasks import archive_recording
-
-    task = archive_recording
+    job = archive_recording
     if run_after is not None:
-        if not task.get_backend().supports_defer:
+        if not job.get_backend().supports_defer:
             return  # a backend that cannot wait: `archive_recordings` picks it up
-        task = task.using(run_after=run_after)
-    transaction.on_commit(lambda: task.enqueue(recording_id), robust=True)
+        job = job.using(run_after=run_after)
+    transaction.on_commit(lambda: job.enqueue(recording_id), robust=True)
 
 
 def request_archiving(*, call: Call) -> Recording | None:
@@ -176,6 +175,13 @@ def archive(*, recording_id: int, force: bool = False) -> str:
     if not stored:  # our claim ran out and another worker took over: keep no second copy
         default_storage.delete(name)
     return Recording.Status.ARCHIVED
+
+
+@task()
+def archive_recording(recording_id: int) -> str:
+    """`archive` as a background task (`manage.py db_worker` runs it). It lives here, not in a
+    tasks module, because `archive` enqueues its own retries."""
+    return archive(recording_id=recording_id)
 
 
 def missing_recordings() -> list[int]:
