@@ -129,7 +129,7 @@ def status() -> None:
 def forget_calls(callid_prefix: str) -> None:
     """Drop the calls a measurement sent (their callids start with the prefix): their answered
     calls would make their agents the ones later lookups of those contacts name."""
-    from calls.dashboard import forget_rollup
+    from calls.dashboard.rollup import forget_rollup
     from calls.models import Call
 
     Call.objects.filter(callid__startswith=callid_prefix).delete()

@@ -3,7 +3,7 @@
 Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database named
 by --database-url, which it creates and drops), migrates it, seeds agents × calls a day × days
 calls (50 × 60 × 365 ≈ 1.1 million by default) and a callback for every missed incoming call,
-then times the figures (calls.dashboard.dashboard) and the whole page (Django's test client,
+then times the figures (calls.dashboard.figures.dashboard) and the whole page (Django's test client,
 logged in as a superuser) for each period. Prints a table; it is a measurement, not a test.
 
     python benchmarks/dashboard.py
@@ -141,7 +141,7 @@ def main() -> int:
         from django.db import connection, connections
         from django.test import Client
 
-        from calls import dashboard
+        from calls.dashboard import figures, periods, rollup
         from calls.models import Agent, Call, Callback
 
         start = time.perf_counter()
@@ -177,11 +177,14 @@ def main() -> int:
         print(f"\n{'what':<34} {'period':>7} {'cold ms':>8} {'median ms':>10} {'best ms':>9} "
               f"{'queries':>8}")
         for days in PERIODS:
-            _forget_rollup()
+            rollup.forget_rollup()
+            period = periods.Period.ending(days=days)
             parts: list[tuple[str, Callable[[], object]]] = [
                 ("page GET /admin/dashboard/", lambda d=days: _page(client, d)),
-                ("dashboard() (all figures)", lambda d=days: dashboard.dashboard(days=d)),
-                *_parts(dashboard, dashboard.Period.ending(days=days)),
+                ("dashboard() (all figures)", lambda d=days: figures.dashboard(days=d)),
+                ("calls added up (rollup + today)", lambda p=period: rollup.call_totals(p)),
+                ("  median time to call back",
+                 lambda p=period: figures.median_callback_waits(p)),
             ]
             for name, action in parts:
                 queries: list[str] = []
@@ -196,32 +199,6 @@ def main() -> int:
             _explain(connection)
         connections.close_all()
     return 0
-
-
-def _parts(dashboard: object, period: object) -> list[tuple[str, Callable[[], object]]]:
-    """The dashboard's parts that this version of it has, each timed on its own."""
-    names = [
-        ("calls added up (rollup + today)", "call_totals"),
-        ("  median time to call back", "median_callback_waits"),
-    ] if hasattr(dashboard, "call_totals") else [
-        ("calls per day", "daily_figures"),
-        ("per-agent table", "agent_figures"),
-        ("  median time to call back", "median_callback_waits"),
-        ("busiest hours", "busiest_hours"),
-    ]
-    return [
-        (label, lambda n=name: getattr(dashboard, n)(period))
-        for label, name in names
-        if hasattr(dashboard, name)
-    ]
-
-
-def _forget_rollup() -> None:
-    """Empty the rollup of past days (when this version has one): the next view builds it."""
-    from calls import dashboard
-
-    if hasattr(dashboard, "forget_rollup"):
-        dashboard.forget_rollup()
 
 
 @contextmanager
@@ -256,13 +233,15 @@ def _page(client: object, days: int) -> None:
 
 
 def _explain(connection: object) -> None:
-    from calls import dashboard
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
 
-    period = dashboard.Period.ending(days=30)
+    from calls.dashboard.periods import Period, calls_in
+
+    period = Period.ending(days=30)
     queries = {
-        "calls per day (30 d)": dashboard.calls_in(period).annotate(
-            day=dashboard.TruncDate("started_at")).values("day").annotate(
-            n=dashboard.Count("id")),
+        "calls per day (30 d)": calls_in(period).annotate(day=TruncDate("started_at"))
+        .values("day").annotate(n=Count("id")),
     }
     for name, queryset in queries.items():
         print(f"\n{name}:\n{queryset.explain()}")

@@ -373,7 +373,7 @@ class Callback(models.Model):
         return self.closed_at is None
 
 
-# --- the dashboard's rollup of past local days (calls/dashboard.py fills and reads it) -------
+# --- the dashboard's rollup of past local days (calls/dashboard/rollup.py fills and reads it)
 
 
 class CallStatDay(models.Model):

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from calls.callbacks.services import close_callbacks, is_answered, open_callback
 from calls.clicktocall.services import link_attempt
-from calls.dashboard import forget_days_of
+from calls.dashboard.rollup import forget_days_of
 from calls.models import Agent, Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from calls.recordings.services import request_archiving

@@ -45,7 +45,7 @@ EXTRA_PAGES = [
         route="dashboard/",
         name="dashboard",
         title=_("Calls dashboard"),
-        view="calls.dashboard_views.dashboard",
+        view="calls.dashboard.views.dashboard",
         permission="calls.view_call",
     ),
 ]
@@ -64,7 +64,7 @@ class CrmAdminSite(admin.AdminSite):
         # Before the model URLs, where `calls/call/<path>/` would take it for an object id.
         export = path(
             "calls/call/export/",
-            self.admin_view(import_string("calls.dashboard_views.export_calls")),
+            self.admin_view(import_string("calls.dashboard.views.export_calls")),
             name="calls_call_export",
         )
         return [*extra, export, *super().get_urls()]

@@ -18,7 +18,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from calls import dashboard as figures
+from calls.dashboard import figures
+from calls.dashboard.charts import daily_chart, heat_map
+from calls.dashboard.periods import PERIODS, parse_period
 from calls.models import Call
 from calls.recordings.services import can_listen
 from contacts.phones import format_phone
@@ -34,14 +36,14 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     """`/admin/dashboard/`: calls per day, the per-agent table and the busiest hours."""
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
-    days = figures.parse_period(request.GET.get(PERIOD_PARAM))
+    days = parse_period(request.GET.get(PERIOD_PARAM))
     board = figures.dashboard(days=days)
     context = {
         **page_context(request, app_label="calls", title=gettext_lazy("Calls dashboard")),
         "board": board,
-        "daily": figures.daily_chart(board.days),
-        "heat": figures.heat_map(board.hours),
-        "periods": figures.PERIODS,
+        "daily": daily_chart(board.days),
+        "heat": heat_map(board.hours),
+        "periods": PERIODS,
         "period_param": PERIOD_PARAM,
         "changelist_url": reverse("admin:calls_call_changelist"),
         # The call log's own date filter, for the log and the export of this period.
@@ -50,7 +52,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
             "started_at__lt": board.period.end.isoformat(),
         }),
     }
-    return TemplateResponse(request, "admin/calls/dashboard.html", context)
+    return TemplateResponse(request, "calls/dashboard/dashboard.html", context)
 
 
 def export_calls(request: HttpRequest) -> StreamingHttpResponse | HttpResponseRedirect:

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from calls import dashboard as figures
+from calls.dashboard import figures
+from calls.dashboard.periods import Period
 from calls.models import Agent, Call, CallDayStat, CallStatDay
 from calls.pbx import protocol
 from calls.services import record_event
@@ -47,7 +48,7 @@ def seed_calls(agents: list[Agent], *, days: int = 12, count: int = 400) -> None
 
 def counted(days: int) -> tuple[list[figures.DayFigures], dict, list[list[int]]]:
     """The figures counted call by call in Python, as the dashboard defines them."""
-    period = figures.Period.ending(days=days)
+    period = Period.ending(days=days)
     zone = timezone.get_current_timezone()
     per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
     per_agent: dict[int | None, list] = defaultdict(lambda: [0, 0, []])
@@ -250,7 +251,7 @@ def test_concurrent_first_views_roll_up_each_day_once(team) -> None:
         assert_same(board, expected)
     assert CallStatDay.objects.count() == 29
     assert CallStatDay.objects.values("day").distinct().count() == 29
-    past = figures.Period.ending(days=29, today=ago(1))
+    past = Period.ending(days=29, today=ago(1))
     rolled_up = sum(CallDayStat.objects.values_list("calls", flat=True))
     assert rolled_up == Call.objects.filter(
         started_at__gte=past.start, started_at__lt=past.end
