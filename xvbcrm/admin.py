@@ -37,7 +37,7 @@ EXTRA_PAGES = [
         route="pbx-integration/",
         name="pbx_integration",
         title=_("PBX integration"),
-        view="calls.admin_views.pbx_integration",
+        view="calls.integration.views.pbx_integration",
         permission="calls.view_pbxrequest",
     ),
     ExtraPage(

@@ -1,11 +1,11 @@
-"""Admin pages of the calls app that are not a model's list (see EXTRA_PAGES in xvbcrm.admin)."""
+"""The "PBX integration" page of the admin (listed through EXTRA_PAGES in xvbcrm.admin)."""
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from calls.integration import integration_status
+from calls.integration.services import integration_status
 from xvbcrm.admin import page_context
 
 
@@ -23,4 +23,4 @@ def pbx_integration(request: HttpRequest) -> TemplateResponse:
         **page_context(request, app_label="calls", title=_("PBX integration")),
         "status": integration_status(webhook_url=webhook_url(request)),
     }
-    return TemplateResponse(request, "admin/calls/pbx_integration.html", context)
+    return TemplateResponse(request, "calls/integration/pbx_integration.html", context)
