@@ -10,6 +10,7 @@ backoff until RECORDINGS_RETRY_FOR, then calls it lost.
 """
 import logging
 import tempfile
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -191,6 +192,24 @@ def missing_recordings() -> list[int]:
         Recording.objects.get_or_create(call=call, defaults={"source_url": call.record_link})
     return list(Recording.objects.filter(status=Recording.Status.PENDING)
                 .values_list("pk", flat=True))
+
+
+def enqueue_missing() -> int:
+    """Enqueue the archiving of every recording still to fetch (`missing_recordings`), each at
+    its next attempt when it has one and the backend can wait; how many were enqueued."""
+    ids = missing_recordings()
+    next_at = dict(Recording.objects.filter(pk__in=ids).values_list("pk", "next_attempt_at"))
+    for recording_id in ids:
+        job = archive_recording
+        if next_at.get(recording_id) and job.get_backend().supports_defer:
+            job = job.using(run_after=next_at[recording_id])
+        job.enqueue(recording_id)
+    return len(ids)
+
+
+def archive_missing() -> Counter[str]:
+    """Archive every recording still to fetch in this process, due or not: statuses counted."""
+    return Counter(archive(recording_id=pk, force=True) for pk in missing_recordings())
 
 
 def prune(*, days: int | None = None, now: datetime | None = None) -> int:

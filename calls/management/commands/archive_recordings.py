@@ -1,10 +1,8 @@
 """`manage.py archive_recordings [--now]`: fetch the recordings not archived yet."""
-from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from calls.models import Recording
 from calls.recordings import services as recordings
 
 
@@ -20,17 +18,10 @@ class Command(BaseCommand):
                             help="download in this process instead of enqueueing")
 
     def handle(self, *args: Any, now: bool, **options: Any) -> None:
-        ids = recordings.missing_recordings()
         if not now:
-            next_at = dict(Recording.objects.filter(pk__in=ids)
-                           .values_list("pk", "next_attempt_at"))
-            for recording_id in ids:
-                task = recordings.archive_recording
-                if next_at.get(recording_id) and task.get_backend().supports_defer:
-                    task = task.using(run_after=next_at[recording_id])
-                task.enqueue(recording_id)
-            self.stdout.write(f"Enqueued {len(ids)} recordings; `manage.py db_worker` runs them.")
+            count = recordings.enqueue_missing()
+            self.stdout.write(f"Enqueued {count} recordings; `manage.py db_worker` runs them.")
             return
-        outcomes = Counter(recordings.archive(recording_id=pk, force=True) for pk in ids)
+        outcomes = recordings.archive_missing()
         summary = ", ".join(f"{status or 'gone'}: {n}" for status, n in sorted(outcomes.items()))
-        self.stdout.write(f"Tried {len(ids)} recordings ({summary or 'none'}).")
+        self.stdout.write(f"Tried {outcomes.total()} recordings ({summary or 'none'}).")
