@@ -16,15 +16,7 @@ from calls.callbacks import admin as callbacks_admin  # noqa: F401 - registers i
 from calls.callbacks.services import is_missed
 from calls.clicktocall.admin import call_button, can_place_calls
 from calls.desk.services import mark_away
-from calls.models import (
-    Agent,
-    Call,
-    CallEvent,
-    CallResult,
-    Line,
-    PbxRequest,
-    WebhookThrottle,
-)
+from calls.models import Agent, Call, CallEvent, CallResult, Line, PbxRequest, WebhookThrottle
 from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
 from calls.recordings.admin import player_for, recording_player

@@ -398,7 +398,7 @@ def test_an_admin_marks_an_agent_away_and_back(admin_client):
 
 
 def test_call_log_counts_no_further_than_the_cap(admin_client, monkeypatch):
-    from calls.admin import CappedCountPaginator
+    from xvbcrm.admin import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "COUNT_CAP", 3)
     monkeypatch.setattr("calls.admin.CallAdmin.list_per_page", 2)

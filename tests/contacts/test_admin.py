@@ -198,7 +198,7 @@ def _inputs(page) -> list[dict[str, str]]:  # noqa: ANN001
 
 
 def test_contact_list_counts_no_further_than_the_cap(admin_client, monkeypatch):
-    from calls.admin import CappedCountPaginator
+    from xvbcrm.admin import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "COUNT_CAP", 3)
     for n in range(5):
