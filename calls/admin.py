@@ -1,4 +1,4 @@
-"""Admin for the call log, agents and the PBX request journal (calls are read-only).
+"""Admin for the call log and the PBX request journal (calls are read-only).
 
 Django's autodiscovery imports this module only: the features' admins (callbacks,
 click-to-call, recordings) register themselves when it imports them.
@@ -15,29 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from calls.callbacks import admin as callbacks_admin  # noqa: F401 - registers its admin
 from calls.callbacks.services import is_missed
 from calls.clicktocall.admin import call_button, can_place_calls
-from calls.desk.services import mark_away
-from calls.models import Agent, Call, CallEvent, CallResult, Line, PbxRequest, WebhookThrottle
+from calls.models import Call, CallEvent, CallResult, Line, PbxRequest, WebhookThrottle
 from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
 from calls.recordings.admin import player_for, recording_player
 from calls.recordings.services import LISTEN_ALL_PERMISSION, can_listen
 from contacts.phones import format_phone, normalize_phone
 from xvbcrm.admin import CappedCountPaginator, ReadOnlyAdminMixin
-
-
-@admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
-    list_display = ["extension", "name", "user", "is_active", "is_away", "away_since"]
-    list_editable = ["is_active", "is_away"]
-    list_filter = ["is_active", "is_away"]
-    search_fields = ["extension", "name", "user__username"]
-    autocomplete_fields = ["user"]
-    readonly_fields = ["away_since", "created_at"]
-
-    def save_model(self, request: HttpRequest, obj: Agent, form: object, change: bool) -> None:
-        if "is_away" in getattr(form, "changed_data", ()):
-            mark_away(obj, away=obj.is_away)
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Line)
@@ -148,7 +132,7 @@ class CallAdmin(admin.ModelAdmin):
     def agent_link(self, call: Call) -> str:
         if call.agent is None:
             return "-"
-        url = reverse("admin:calls_agent_change", args=[call.agent_id])
+        url = reverse("admin:contacts_agent_change", args=[call.agent_id])
         return format_html('<a href="{}">{}</a>', url, call.agent)
 
     @admin.display(description=_("call back"))

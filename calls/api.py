@@ -1,16 +1,10 @@
-"""REST API for the call log and agents (read-only: calls come from the PBX)."""
+"""REST API for the call log (read-only: calls come from the PBX)."""
 import django_filters
-from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from calls.models import Agent, Call
+from calls.models import Call
 from calls.recordings.services import player_context
-from contacts.phones import normalize_phone
-
-
-def filter_phone(queryset: QuerySet, field_name: str, value: str) -> QuerySet:
-    """Match a phone typed in any format against the stored (E.164) numbers."""
-    return queryset.filter(**{field_name: normalize_phone(value) or value.strip()})
+from contacts.api import filter_phone
 
 
 class CallSerializer(serializers.ModelSerializer):
@@ -70,20 +64,3 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CallFilter
     lookup_field = "callid"
     lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # visible ASCII but `/`, as the protocol accepts
-
-
-class AgentSerializer(serializers.ModelSerializer):
-    ext = serializers.CharField(source="extension", read_only=True)
-
-    class Meta:
-        model = Agent
-        fields = ["ext", "name", "is_active"]
-
-
-class AgentViewSet(viewsets.ReadOnlyModelViewSet):
-    """`GET /api/agents/`: everyone the PBX has shown us, plus those added by hand."""
-
-    queryset = Agent.objects.order_by("extension")
-    serializer_class = AgentSerializer
-    lookup_field = "extension"
-    lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # no control characters (PostgreSQL)

@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from calls.models import Agent, Call, CallAttempt, PbxRequest
-from contacts.models import Contact
+from calls.models import Call, CallAttempt, PbxRequest
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
 
 # (extension, name); the first one is linked to the user who tries the CRM.

@@ -1,40 +1,11 @@
-"""Agents, calls with their event timeline, and the journal of every PBX request."""
+"""Calls with their event timeline, and the journal of every PBX request."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from calls.pbx.protocol import Outcome, is_safe_link
+from contacts.models import Agent
 from contacts.phones import format_phone
-
-
-class Agent(models.Model):
-    """A person answering phones, known to the PBX by an internal extension."""
-
-    extension = models.CharField(_("extension"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=200, blank=True)
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="agent",
-    )
-    is_active = models.BooleanField(_("active"), default=True)
-    is_away = models.BooleanField(
-        _("away"), default=False,
-        help_text=_("Away agents get no calls routed to them by the CRM."),
-    )
-    away_since = models.DateTimeField(_("away since"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        ordering = ["extension"]
-        verbose_name = _("agent")
-        verbose_name_plural = _("agents")
-
-    def __str__(self) -> str:
-        return f"{self.extension} {self.name}".strip()
 
 
 class Line(models.Model):

@@ -7,29 +7,14 @@ from django.db import IntegrityError, transaction
 from calls.callbacks.services import close_callbacks, is_answered, open_callback
 from calls.clicktocall.services import link_attempt
 from calls.dashboard.rollup import forget_days_of
-from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from calls.recordings.services import request_archiving
 from calls.routing import tie_lookup
+from contacts.agents import ensure_agent
 from contacts.leads import adopt_lead, ensure_lead
 from contacts.phones import normalize_phone
 from contacts.services import find_contact_by_phone
-
-
-def ensure_agent(extension: str) -> Agent | None:
-    """The agent with this extension, created on first sight so the agent list fills itself."""
-    extension = extension.strip()
-    if not extension:
-        return None
-    try:
-        return Agent.objects.get(extension=extension)
-    except Agent.DoesNotExist:
-        pass
-    try:
-        with transaction.atomic():
-            return Agent.objects.create(extension=extension)
-    except IntegrityError:  # created by a concurrent request in the meantime
-        return Agent.objects.get(extension=extension)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,36 @@
-"""Admin for contacts: phones typed in any format are stored in E.164."""
+"""Admin for contacts and agents: phones typed in any format are stored in E.164.
+
+The contact page's "Call" buttons and action are click-to-call's: calls/clicktocall_admin.py
+registers the contact admin again with them added.
+"""
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from calls.clicktocall.admin import call_button, call_from_admin, can_place_calls
+from contacts.agents import mark_away
 from contacts.leads import complete_leads
-from contacts.models import Contact, ContactPhone
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 from contacts.services import may_assign
 from xvbcrm.admin import CappedCountPaginator, PhoneSearchMixin
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["extension", "name", "user", "is_active", "is_away", "away_since"]
+    list_editable = ["is_active", "is_away"]
+    list_filter = ["is_active", "is_away"]
+    search_fields = ["extension", "name", "user__username"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["away_since", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Agent, form: object, change: bool) -> None:
+        if "is_away" in getattr(form, "changed_data", ()):
+            mark_away(obj, away=obj.is_away)
+        super().save_model(request, obj, form, change)
 
 
 class ContactPhoneForm(forms.ModelForm):
@@ -59,14 +77,6 @@ class ContactPhoneInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return self._contact_perm(request, "change")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> list[str]:
-        return ["call"] if can_place_calls(request) else []
-
-    @admin.display(description=_("call"))
-    def call(self, phone: ContactPhone) -> SafeString | str:
-        # Only a saved number: the empty row for a new one has nothing to call yet.
-        return call_button(phone.number) if phone.pk else ""
-
 
 @admin.register(Contact)
 class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
@@ -84,7 +94,7 @@ class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     inlines = [ContactPhoneInline]
     fields = ["name", "company", "email", "responsible", "notes", "is_lead"]
-    actions = ["call_contact", "complete_leads"]
+    actions = ["complete_leads"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -113,32 +123,6 @@ class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
         """The responsible agent is set only with "Can assign contacts", adding included."""
         readonly = list(super().get_readonly_fields(request, obj))
         return readonly if may_assign(request.user) else [*readonly, "responsible"]
-
-    def has_place_calls_permission(self, request: HttpRequest) -> bool:
-        return can_place_calls(request)
-
-    @admin.action(description=_("Call"), permissions=["place_calls"])
-    def call_contact(self, request: HttpRequest, queryset: QuerySet) -> None:
-        """Call the one selected contact's first number."""
-        count = queryset.count()
-        if count != 1:
-            self.message_user(
-                request,
-                gettext("Select exactly one contact to call (selected: %(count)d).")
-                % {"count": count},
-                messages.WARNING,
-            )
-            return
-        contact = queryset.get()
-        phone = contact.phones.order_by("id").first()
-        if phone is None:
-            self.message_user(
-                request,
-                gettext("%(contact)s has no phone number to call.") % {"contact": contact},
-                messages.ERROR,
-            )
-            return
-        call_from_admin(request, phone.number)
 
     @admin.action(description=_("Mark the selected leads as completed contacts"),
                   permissions=["change"])

@@ -1,4 +1,4 @@
-"""REST API for contacts: phones in any format in, E.164 out."""
+"""REST API for contacts (phones in any format in, E.164 out) and agents."""
 import re
 
 import django_filters
@@ -6,14 +6,17 @@ from django.db.models import Manager, Prefetch, QuerySet
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from calls.api import filter_phone
-from calls.models import Agent
-from calls.services import ensure_agent
-from contacts.models import Contact, ContactPhone
+from contacts.agents import ensure_agent
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import normalize_phone
 from contacts.services import AssignmentDenied, check_assignment, save_contact
 
 EXTENSION = re.compile(r"[0-9]{1,32}")
+
+
+def filter_phone(queryset: QuerySet, field_name: str, value: str) -> QuerySet:
+    """Match a phone typed in any format against the stored (E.164) numbers."""
+    return queryset.filter(**{field_name: normalize_phone(value) or value.strip()})
 
 
 class PhoneField(serializers.CharField):
@@ -115,3 +118,20 @@ class ContactViewSet(viewsets.ModelViewSet):
             .prefetch_related(Prefetch("phones", queryset=ContactPhone.objects.order_by("id")))
             .order_by("name", "id")
         )
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    ext = serializers.CharField(source="extension", read_only=True)
+
+    class Meta:
+        model = Agent
+        fields = ["ext", "name", "is_active"]
+
+
+class AgentViewSet(viewsets.ReadOnlyModelViewSet):
+    """`GET /api/agents/`: everyone the PBX has shown us, plus those added by hand."""
+
+    queryset = Agent.objects.order_by("extension")
+    serializer_class = AgentSerializer
+    lookup_field = "extension"
+    lookup_value_regex = r"[\x21-\x2e\x30-\x7e]+"  # no control characters (PostgreSQL)

@@ -19,8 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from calls.models import Agent
-from contacts.models import Contact
+from contacts.models import Agent, Contact
 from contacts.phones import normalize_phone
 
 HEADER_ALIASES: dict[str, str] = {

@@ -44,7 +44,7 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from calls.services import ensure_agent
+from contacts.agents import ensure_agent
 from contacts.import_encoding import EncodingError, choose_encoding, describe
 from contacts.import_reading import (
     ContactImportError,

@@ -4,8 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from calls.models import Agent
-from contacts.models import Contact, ContactPhone
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 from contacts.services import find_contact_by_phone
 

@@ -8,8 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from calls.models import Agent
-from contacts.models import Contact, ContactPhone, display_name
+from contacts.models import Agent, Contact, ContactPhone, display_name
 from xvbcrm.db import CompiledQuery
 
 # Which contact a number belongs to when several have it: a real contact before a lead the

@@ -2,9 +2,9 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from calls.api import AgentViewSet, CallViewSet
+from calls.api import CallViewSet
 from calls.clicktocall.api import ClickToCallView
-from contacts.api import ContactViewSet
+from contacts.api import AgentViewSet, ContactViewSet
 
 router = DefaultRouter()
 router.register("calls", CallViewSet, basename="call")

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from calls.models import Agent, Call, Callback, Line
+from calls.models import Call, Callback, Line
+from contacts.models import Agent
 
 logger = logging.getLogger(__name__)
 

@@ -2,10 +2,13 @@
 
 The buttons sit inside the admin's own forms (a contact's page, the call log), so they carry
 that form's CSRF token and post it to this view with `formaction`: no nested forms, no script.
+The contact page gets its buttons and its "Call" action here, from the contact admin registered
+again with them (the end of this module).
 """
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
@@ -14,10 +17,13 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from calls.clicktocall.services import ClickToCallError, NoAgent, place_call
 from calls.models import CallAttempt
+from contacts.admin import ContactAdmin, ContactPhoneInline
+from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 from xvbcrm.admin import PhoneSearchMixin, ReadOnlyAdminMixin
 
@@ -79,9 +85,9 @@ def _just_called(request: HttpRequest, phone: str) -> bool:
 
 def _no_agent_message(request: HttpRequest, error: str) -> SafeString:
     """The error with the way out: the agents list for who may edit it, else whom to ask."""
-    if request.user.has_perm("calls.change_agent"):
+    if request.user.has_perm("contacts.change_agent"):
         return format_html(
-            '{} <a href="{}">{}</a>', error, reverse("admin:calls_agent_changelist"),
+            '{} <a href="{}">{}</a>', error, reverse("admin:contacts_agent_changelist"),
             _("Link your user to an agent."),
         )
     return format_html("{} {}", error, _("Ask an administrator to link your user to an agent."))
@@ -123,3 +129,57 @@ class CallAttemptAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "place/", self.admin_site.admin_view(place_call_view), name="calls_place_call"
         )
         return [place, *super().get_urls()]
+
+
+# --- the contact page: a "Call" button by each number, a "Call" action in the list -------------
+# contacts knows nothing of calls: its admin is registered again here, with click-to-call added.
+
+
+class ClickToCallPhoneInline(ContactPhoneInline):
+    """A contact's numbers, each saved one with a "Call" button for who may place calls."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "call"] if can_place_calls(request) else readonly
+
+    @admin.display(description=gettext_lazy("call"))
+    def call(self, phone: ContactPhone) -> SafeString | str:
+        # Only a saved number: the empty row for a new one has nothing to call yet.
+        return call_button(phone.number) if phone.pk else ""
+
+
+class ClickToCallContactAdmin(ContactAdmin):
+    """The contact admin with the "Call" buttons by the numbers and the "Call" action."""
+
+    inlines = [ClickToCallPhoneInline]
+    actions = ["call_contact", *ContactAdmin.actions]
+
+    def has_place_calls_permission(self, request: HttpRequest) -> bool:
+        return can_place_calls(request)
+
+    @admin.action(description=gettext_lazy("Call"), permissions=["place_calls"])
+    def call_contact(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Call the one selected contact's first number."""
+        count = queryset.count()
+        if count != 1:
+            self.message_user(
+                request,
+                _("Select exactly one contact to call (selected: %(count)d).")
+                % {"count": count},
+                messages.WARNING,
+            )
+            return
+        contact = queryset.get()
+        phone = contact.phones.order_by("id").first()
+        if phone is None:
+            self.message_user(
+                request,
+                _("%(contact)s has no phone number to call.") % {"contact": contact},
+                messages.ERROR,
+            )
+            return
+        call_from_admin(request, phone.number)
+
+
+admin.site.unregister(Contact)
+admin.site.register(Contact, ClickToCallContactAdmin)

@@ -14,7 +14,8 @@ from django.utils.timesince import timesince
 
 from calls.dashboard.periods import DEFAULT_PERIOD, Period
 from calls.dashboard.rollup import CallTotals, call_totals
-from calls.models import Agent, Callback
+from calls.models import Callback
+from contacts.models import Agent
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from calls.models import Agent, Call
-from contacts.models import Contact, ContactPhone
+from calls.models import Call
+from contacts.agents import mark_away
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import format_phone
 from contacts.services import OWNER_ORDER
 
@@ -115,12 +116,6 @@ def _history(phones: set[str], exclude: set[int]) -> dict[str, list[Call]]:
     for call in ranked:
         history.setdefault(call.phone, []).append(call)
     return history
-
-
-def mark_away(agent: Agent, *, away: bool, now: datetime | None = None) -> None:
-    """Set the agent away or back (not saved); `away_since` says since when."""
-    agent.is_away = away
-    agent.away_since = (now or timezone.now()) if away else None
 
 
 def set_away(*, agent: Agent, away: bool, now: datetime | None = None) -> Agent:

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from calls.desk.services import live_calls, set_away
-from calls.models import Agent
+from contacts.models import Agent
 
 
 def _user_agent(request: HttpRequest) -> Agent | None:

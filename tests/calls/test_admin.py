@@ -73,7 +73,7 @@ def test_call_changelist_shows_readable_phone_contact_and_agent_links(admin_clie
     assert "+7 920 111-96-13" in content
     hrefs = link_targets(response)
     assert f"/admin/contacts/contact/{call.contact_id}/change/" in hrefs
-    assert f"/admin/calls/agent/{call.agent_id}/change/" in hrefs
+    assert f"/admin/contacts/agent/{call.agent_id}/change/" in hrefs
 
 
 @pytest.mark.parametrize("typed", ["8 (920) 111-96-13", "+7 920 111 96 13", "9201119613"])
@@ -232,7 +232,7 @@ def test_call_page_queries_are_bounded(admin_client, fifty_calls, django_assert_
 def test_agent_changelist_lists_agents(admin_client, three_calls):
     Agent.objects.filter(extension="100").update(name="Иван")
 
-    response = admin_client.get("/admin/calls/agent/")
+    response = admin_client.get("/admin/contacts/agent/")
 
     assert response.status_code == 200
     assert [agent.extension for agent in response.context["cl"].result_list] == ["100", "101"]
@@ -242,7 +242,7 @@ def test_agent_changelist_lists_agents(admin_client, three_calls):
 def test_agent_changelist_queries_are_bounded(admin_client, fifty_calls,
                                               django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
-        response = admin_client.get("/admin/calls/agent/")
+        response = admin_client.get("/admin/contacts/agent/")
 
     assert len(response.context["cl"].result_list) == 50
 
@@ -385,7 +385,7 @@ def test_call_search_by_a_numeric_callid(admin_client, three_calls):
 
 def test_an_admin_marks_an_agent_away_and_back(admin_client):
     agent = Agent.objects.create(extension="100", name="Anna")
-    url = f"/admin/calls/agent/{agent.pk}/change/"
+    url = f"/admin/contacts/agent/{agent.pk}/change/"
     data = {"extension": "100", "name": "Anna", "is_active": "on", "_save": "Save"}
 
     admin_client.post(url, {**data, "is_away": "on"})

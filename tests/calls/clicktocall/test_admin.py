@@ -185,7 +185,7 @@ def test_a_user_without_an_agent_is_sent_to_link_one(client, contact, fake_pbx):
 
     (message,) = messages_of(response)
     assert message.startswith("Your user is not linked to an active agent")
-    assert 'href="/admin/calls/agent/"' in response.content.decode()
+    assert 'href="/admin/contacts/agent/"' in response.content.decode()
     assert fake_pbx.received == []
 
 
