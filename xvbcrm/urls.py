@@ -14,6 +14,12 @@ urlpatterns = [
     path("desk/poll/", desk_views.poll, name="desk-poll"),
     path("desk/away/", desk_views.toggle_away, name="desk-away"),
     path("recordings/<int:call_id>/", recording_views.play, name="recording-play"),
+    # Agents moved from the calls app to contacts: links to their old pages lead to the new.
+    re_path(
+        r"^admin/calls/agent/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/contacts/agent/%(rest)s", permanent=True,
+                             query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

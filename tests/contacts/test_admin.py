@@ -212,3 +212,11 @@ def test_contact_list_filter_offers_an_agent_responsible_for_nobody(admin_client
     agent = Agent.objects.create(extension="177", name="Новичок")
     response = admin_client.get(CONTACTS)
     assert f"responsible__id__exact={agent.pk}" in response.content.decode()
+
+
+def test_links_to_an_agents_page_in_the_calls_app_lead_to_its_page_in_contacts(admin_client):
+    agent = Agent.objects.create(extension="100")
+    response = admin_client.get(f"/admin/calls/agent/{agent.pk}/change/?_popup=1")
+    assert response.status_code == 301
+    assert response["Location"] == f"/admin/contacts/agent/{agent.pk}/change/?_popup=1"
+    assert admin_client.get(response["Location"]).status_code == 200
