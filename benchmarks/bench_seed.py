@@ -54,7 +54,7 @@ def _setup() -> None:
 
 def seed_agents() -> None:
     """The team, as lookup.py seeds it (the importer then finds them by extension)."""
-    from calls.models import Agent
+    from contacts.models import Agent
 
     Agent.objects.bulk_create(
         (Agent(extension=agent_extension(a), name=f"Агент {a}", is_active=agent_is_active(a))
@@ -68,8 +68,8 @@ def seed_calls(count: int, contacts: int) -> None:
     older than ROUTING_LAST_TALKED_DAYS, so the lookup still answers the responsible agent."""
     from django.utils import timezone
 
-    from calls.models import Agent, Call, RouteReason
-    from contacts.models import ContactPhone
+    from calls.models import Call, RouteReason
+    from contacts.models import Agent, ContactPhone
 
     rng = random.Random(5)
     agents = list(Agent.objects.order_by("extension"))

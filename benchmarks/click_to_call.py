@@ -43,7 +43,7 @@ def seed_caller() -> str:
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
-    from calls.models import Agent
+    from contacts.models import Agent
 
     user = User.objects.create_superuser("bench", password=secrets.token_urlsafe(12))
     Agent.objects.filter(extension="101").update(user=user, is_active=True)

@@ -47,7 +47,8 @@ def seed(*, agents: int, per_day: int, days: int, rng: random.Random) -> tuple[i
     """Agents, their calls over the last `days` days and the callbacks of the missed ones."""
     from django.utils import timezone
 
-    from calls.models import Agent, Call, Callback
+    from calls.models import Call, Callback
+    from contacts.models import Agent
 
     team = Agent.objects.bulk_create(
         Agent(extension=str(101 + n), name=f"Агент {n}") for n in range(agents)
@@ -142,7 +143,8 @@ def main() -> int:
         from django.test import Client
 
         from calls.dashboard import figures, periods, rollup
-        from calls.models import Agent, Call, Callback
+        from calls.models import Call, Callback
+        from contacts.models import Agent
 
         start = time.perf_counter()
         reused = Call.objects.exists()

@@ -5,7 +5,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from calls.models import Agent, Call
+from calls.models import Call
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE, lwp_request, send_raw

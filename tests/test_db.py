@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from calls.models import Agent, Call, PbxRequest
+from calls.models import Call, PbxRequest
 from calls.routing import route_lookup
+from contacts.models import Agent
 from contacts.services import save_contact
 from xvbcrm.db import CompiledQuery, insert_row
 

@@ -12,7 +12,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
 
-from calls.models import Agent, PbxRequest
+from calls.models import PbxRequest
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE
 from xvbcrm.postgresql.base import QUIET_FOR

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
-from calls.models import Agent, Call, PbxRequest
+from calls.models import Call, PbxRequest
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE, lwp_request, send_raw
 

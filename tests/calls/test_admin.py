@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from calls.models import Agent, Call, CallResult, PbxRequest, Recording
+from calls.models import Call, CallResult, PbxRequest, Recording
 from calls.pbx import protocol
 from calls.services import record_event
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
 from tests.html import link_targets, tags

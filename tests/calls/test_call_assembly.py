@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from calls.services import EventResult, record_event
+from contacts.models import Agent
 from contacts.services import save_contact
 
 CALLID = "DVzqd2I5zmRev0vLvxVevw"

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from calls.demo import DEMO_CONTACTS
-from calls.models import Agent, Call, CallAttempt, PbxRequest
-from contacts.models import Contact, ContactPhone
+from calls.models import Call, CallAttempt, PbxRequest
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.services import caller_answer, save_contact
 
 pytestmark = pytest.mark.django_db

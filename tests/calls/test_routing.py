@@ -5,8 +5,9 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from calls.models import Agent, Call, PbxRequest
+from calls.models import Call, PbxRequest
 from calls.routing import route_lookup
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE
 

@@ -1,8 +1,7 @@
 """The contact admin: phones typed in any format are stored in E.164, non-numbers refused."""
 import pytest
 
-from calls.models import Agent
-from contacts.models import Contact, ContactPhone
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.services import save_contact
 from tests.html import all_tags
 

@@ -3,8 +3,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from calls.models import Agent
-from contacts.models import Contact, ContactPhone
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.services import save_contact
 from tests.conftest import token_client
 

@@ -7,8 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from calls.models import Agent
-from contacts.models import Contact
+from contacts.models import Agent, Contact
 from contacts.services import may_assign, save_contact
 from tests.conftest import token_client
 from tests.html import all_tags

@@ -10,10 +10,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calls.models import Agent
 from contacts import import_reading, importer
 from contacts.importer import RowError, import_contacts
-from contacts.models import Contact, ContactPhone
+from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import normalize_phone
 from contacts.services import find_contact_by_phone, lookup_answer, save_contact
 

@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls.models import Agent, Call
+from calls.models import Call
 from calls.pbx import protocol
 from calls.services import record_event
 from contacts.leads import ensure_lead
-from contacts.models import Contact
+from contacts.models import Agent, Contact
 from contacts.services import caller_answer, save_contact
 from tests.calls.pbx.test_webhook_concurrency import post_at_once
 from tests.conftest import ACCESS_CODE

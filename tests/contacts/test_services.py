@@ -1,7 +1,7 @@
 """The caller lookup's answer, as the PBX receives it."""
 import pytest
 
-from calls.models import Agent
+from contacts.models import Agent
 from contacts.services import caller_answer, find_contact_by_phone, save_contact
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from calls.models import Agent, Call, Callback
+from calls.models import Call, Callback
+from contacts.models import Agent
 from tests.html import tags
 
 pytestmark = pytest.mark.django_db

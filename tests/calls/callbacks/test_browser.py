@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from calls.models import Agent, Call, Callback
+from calls.models import Call, Callback
 from calls.pbx.emulator import EmulatorConfig, PbxEmulator
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE

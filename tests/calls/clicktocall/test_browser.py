@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils.timezone import now
 
-from calls.models import Agent
 from calls.pbx import protocol
 from calls.services import record_event
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.browser import launched, log_in
 

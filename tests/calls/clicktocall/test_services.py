@@ -14,9 +14,10 @@ from calls.clicktocall.services import (
     NotYourExtension,
     place_call,
 )
-from calls.models import Agent, Call, CallAttempt
+from calls.models import Call, CallAttempt
 from calls.pbx import protocol
 from calls.services import record_event
+from contacts.models import Agent
 from tests.calls.conftest import PBX_TOKEN
 from tests.calls.fake_pbx import closed_port_url
 from tests.conftest import token_client

@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from calls.models import Agent
+from contacts.models import Agent
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ from datetime import date, datetime, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
-from calls.models import Agent, Call, Callback
+from calls.models import Call, Callback
+from contacts.models import Agent
 
 MOSCOW = ZoneInfo("Europe/Moscow")  # the settings' TIME_ZONE: UTC+3 all year
 TODAY = date(2025, 5, 21)  # a Wednesday

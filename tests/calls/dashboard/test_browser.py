@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from calls.models import Agent, Call
+from calls.models import Call
+from contacts.models import Agent
 from tests.browser import launched
 
 pytestmark = pytest.mark.django_db(transaction=True)

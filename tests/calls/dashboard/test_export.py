@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from calls.dashboard.views import safe_cell
-from calls.models import Agent, Call, CallResult
-from contacts.models import Contact
+from calls.models import Call, CallResult
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.calls.dashboard.factories import TODAY, at, call
 

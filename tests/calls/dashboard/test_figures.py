@@ -8,7 +8,7 @@ from django.utils import timezone
 from calls.dashboard import figures
 from calls.dashboard.charts import daily_chart, heat_map
 from calls.dashboard.periods import Period, offset_changes, parse_period
-from calls.models import Agent
+from contacts.models import Agent
 from tests.calls.dashboard.factories import TODAY, at, call, callback
 
 pytestmark = pytest.mark.django_db

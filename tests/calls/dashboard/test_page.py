@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.models import Agent
+from contacts.models import Agent
 from tests.calls.dashboard.factories import call, callback
 
 pytestmark = pytest.mark.django_db

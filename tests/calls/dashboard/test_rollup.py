@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from calls.dashboard import figures
 from calls.dashboard.periods import Period
-from calls.models import Agent, Call, CallDayStat, CallStatDay
+from calls.models import Call, CallDayStat, CallStatDay
 from calls.pbx import protocol
 from calls.services import record_event
+from contacts.models import Agent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from calls.models import Agent, Call
-from contacts.models import Contact
+from calls.models import Call
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.browser import launched, log_in
 from tests.conftest import ACCESS_CODE, lwp_request, send_raw

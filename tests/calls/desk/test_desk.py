@@ -8,10 +8,10 @@ from django.test import Client
 from django.utils.timezone import now
 
 from calls.desk.services import HISTORY_LENGTH, live_calls, set_away
-from calls.models import Agent, Call
+from calls.models import Call
 from calls.pbx import protocol
 from calls.services import record_event
-from contacts.models import Contact
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING
 

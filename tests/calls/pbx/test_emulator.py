@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
-from calls.models import Agent, Call, PbxRequest
+from calls.models import Call, PbxRequest
 from calls.pbx.emulator import (
     EmulatorConfig,
     PbxEmulator,
@@ -24,6 +24,7 @@ from calls.pbx.emulator import (
     loopback_address,
     new_callid,
 )
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE
 

@@ -1,7 +1,8 @@
 """The protocol document's captures, sent byte for byte over HTTP to a live server."""
 import pytest
 
-from calls.models import Agent, Call, PbxRequest
+from calls.models import Call, PbxRequest
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import ANSWERED_CAPTURE, COMPLETED, CONTACT, INCOMING
 

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.models import Call, CallEvent, PbxRequest
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import ANSWERED, CALLID, COMPLETED, CONTACT, INCOMING
 from tests.conftest import RawResponse, lwp_request, send_raw

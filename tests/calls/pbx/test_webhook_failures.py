@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db import OperationalError, connection
 
-from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import webhook
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING
 

@@ -14,8 +14,9 @@ from django.db import connection
 from django.test import Client
 
 from calls import services
-from calls.models import Agent, Call, CallEvent, PbxRequest
+from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import client as pbx_client
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING
 

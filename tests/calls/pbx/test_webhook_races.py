@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from calls.models import Agent, Call, Callback, PbxRequest
-from contacts.models import Contact
+from calls.models import Call, Callback, PbxRequest
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE, RawResponse, lwp_request, send_raw
 

@@ -9,10 +9,10 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 
-from calls.models import Agent, Call, Recording, RecordingListen
+from calls.models import Call, Recording, RecordingListen
 from calls.recordings.services import LISTEN_SLOT_SECONDS, log_listen, player_context
 from calls.recordings.views import RangeNotSatisfiable, parse_range
-from contacts.models import Contact
+from contacts.models import Agent, Contact
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from calls.models import Agent, Call, PbxRequest, Recording
-from contacts.models import Contact
+from calls.models import Call, PbxRequest, Recording
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.captures import ANSWERED, CALLID, COMPLETED, CONTACT, INCOMING
 from tests.conftest import token_client
