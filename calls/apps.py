@@ -1,4 +1,4 @@
-"""The calls app: PBX webhooks, the call log, agents."""
+"""The calls app: PBX webhooks, the call log and what builds on it (on top of contacts)."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,4 @@
-"""The contacts app: clients and their phone numbers."""
+"""The contacts app: clients, their phone numbers, and the agents answering them."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
