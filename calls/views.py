@@ -1,12 +1,11 @@
 """The PBX webhook endpoint: read the request, hand it to the webhook service, answer JSON."""
-import ipaddress
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from calls.pbx.journal import WebhookRequest
 from calls.pbx.webhook import handle_webhook
+from xvbcrm.net import request_client_address
 
 # Past this much an oversized body is no longer drained and the connection may be dropped.
 DRAIN_LIMIT = 8 * 1024 * 1024
@@ -30,15 +29,6 @@ def _read_body(request: HttpRequest) -> tuple[bytes, bool, int]:
     return body[:limit], True, drained
 
 
-def _remote_addr(request: HttpRequest) -> str | None:
-    # A scoped IPv6 address (`fe80::1%eth0`) is stored without its zone: PostgreSQL refuses it.
-    address = request.META.get("REMOTE_ADDR", "").split("%", 1)[0]
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
-
-
 @csrf_exempt
 def pbx_webhook(request: HttpRequest) -> HttpResponse:
     """`POST /crm-api`: every PBX webhook (events and the caller lookup)."""
@@ -50,7 +40,7 @@ def pbx_webhook(request: HttpRequest) -> HttpResponse:
             oversized=oversized,
             content_type=request.META.get("CONTENT_TYPE", ""),
             meta_headers={k: v for k, v in request.META.items() if k.startswith("HTTP_")},
-            remote_addr=_remote_addr(request),
+            remote_addr=request_client_address(request),
             body_size=size,
         )
     )

@@ -1,15 +1,26 @@
-"""The client's address: REMOTE_ADDR, or the hop a configured number of trusted proxies saw."""
+"""The client's address: REMOTE_ADDR, or the hop a configured number of trusted proxies saw.
+
+The one source of it for the login throttling (django-axes' AXES_CLIENT_IP_CALLABLE), the
+webhook's journal and PBX_ALLOWED_NETWORKS, and the recordings' listen log.
+"""
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_address(text: str) -> Address:
+    """`text` as an IP address, without an IPv6 zone (`fe80::1%eth0` is fe80::1: PostgreSQL
+    refuses zones); ValueError when it is not one."""
+    return ipaddress.ip_address(text.strip().split("%", 1)[0])
 
 
 def _address(text: str) -> str | None:
-    # A scoped IPv6 address (`fe80::1%eth0`) is kept without its zone: PostgreSQL refuses it.
     try:
-        return str(ipaddress.ip_address(text.strip().split("%", 1)[0]))
+        return str(parse_address(text))
     except ValueError:
         return None
 
@@ -34,22 +45,5 @@ def client_address(meta: Mapping[str, str], *, trusted_proxies: int | None = Non
 
 
 def request_client_address(request: HttpRequest) -> str | None:
-    """`client_address` of a Django request (django-axes' AXES_CLIENT_IP_CALLABLE)."""
+    """`client_address` of a Django request."""
     return client_address(request.META)
-
-
-class ClientAddressMiddleware:
-    """Behind trusted proxies, put the client's address in REMOTE_ADDR for everything after.
-
-    The proxy's own address is kept in `XVB_PROXY_ADDR`. With DJANGO_TRUSTED_PROXY_COUNT=0
-    (the default) nothing changes.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.TRUSTED_PROXY_COUNT > 0:
-            request.META["XVB_PROXY_ADDR"] = request.META.get("REMOTE_ADDR", "")
-            request.META["REMOTE_ADDR"] = client_address(request.META) or ""
-        return self.get_response(request)

@@ -56,7 +56,8 @@ BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies in front of the app servers append to X-Forwarded-For (0: none, the
-# client is REMOTE_ADDR). Used for the login throttling and the PBX source networks.
+# client is REMOTE_ADDR). xvbcrm.net reads it for the login throttling, the webhook's journal
+# and source networks, and the recordings' listen log.
 TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=SECURE_BY_DEFAULT)
 # The PBX may only be able to post over plain http: its webhook (authenticated by the access
@@ -98,7 +99,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: load balancers probe /healthz by IP address and over http.
     "xvbcrm.health.HealthCheckMiddleware",
-    "xvbcrm.net.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Static files (the admin's CSS and JS) from gunicorn itself, no separate web server.
@@ -252,7 +252,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
-# The same client address as the webhook's (DJANGO_TRUSTED_PROXY_COUNT).
+# The same client address as the webhook's and the listen log's (DJANGO_TRUSTED_PROXY_COUNT).
 AXES_CLIENT_IP_CALLABLE = "xvbcrm.net.request_client_address"
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 

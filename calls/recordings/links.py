@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from xvbcrm.net import Address, parse_address
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
@@ -197,7 +197,7 @@ def check_link(url: str, *, allowed: list[str] | None = None) -> Destination:
                                % {"host": link.host})
     try:
         answers = resolver(link.host, link.port)
-        addresses = tuple(dict.fromkeys(ipaddress.ip_address(a.split("%", 1)[0]) for a in answers))
+        addresses = tuple(dict.fromkeys(parse_address(a) for a in answers))
     except (OSError, UnicodeError, ValueError):
         addresses = ()
     if not addresses:

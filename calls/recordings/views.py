@@ -1,5 +1,4 @@
 """Our copy of a recording over HTTP: logged-in users only, byte ranges, every listen logged."""
-import ipaddress
 from collections.abc import Iterator
 from typing import IO
 
@@ -14,6 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from calls.models import Call, Recording, RecordingListen
 from calls.recordings.services import EXTENSIONS, can_listen, log_listen
+from xvbcrm.net import request_client_address
 
 CHUNK_BYTES = 64 * 1024
 
@@ -55,14 +55,6 @@ def _user(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
     except AuthenticationFailed:
         found = None
     return found[0] if found else request.user
-
-
-def _client_address(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is already the client's behind trusted proxies (xvbcrm.net's middleware).
-    try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "").split("%", 1)[0]))
-    except ValueError:
-        return None
 
 
 def _chunks(stream: IO[bytes], start: int, length: int) -> Iterator[bytes]:
@@ -111,7 +103,7 @@ def play(request: HttpRequest, call_id: int) -> HttpResponse:
         # listen or download (HEAD and 416 send none).
         kind = RecordingListen.Kind.DOWNLOAD if download else RecordingListen.Kind.PLAY
         log_listen(recording=recording, user=user, kind=kind, from_start=start == 0,
-                   client_address=_client_address(request))
+                   client_address=request_client_address(request))
     stream = default_storage.open(recording.file.name, "rb")
     body = _chunks(stream, start, end - start + 1) if request.method == "GET" else iter(())
     if request.method != "GET":

@@ -249,6 +249,15 @@ def test_a_listen_of_many_range_requests_writes_one_row(recording):
     assert (row.kind, row.client_address) == ("play", "192.0.2.15")
 
 
+def test_behind_a_trusted_proxy_the_log_keeps_the_client_it_saw(recording, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client = as_user(person("auditor", perm=True))
+
+    client.get(url(recording.call), HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7")
+
+    assert RecordingListen.objects.get().client_address == "198.51.100.7"
+
+
 def test_every_download_is_logged(auditor, recording):
     for _ in range(2):
         response = auditor.get(url(recording.call), {"download": "1"})
