@@ -14,7 +14,6 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +25,7 @@ from contacts.admin import ContactAdmin, ContactPhoneInline
 from contacts.models import Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
 from xvbcrm.admin import PhoneSearchMixin, ReadOnlyAdminMixin
+from xvbcrm.redirects import back_to
 
 PERMISSION = "calls.place_calls"
 # A second press of the same button this soon is a double click, not a second call.
@@ -93,21 +93,13 @@ def _no_agent_message(request: HttpRequest, error: str) -> SafeString:
     return format_html("{} {}", error, _("Ask an administrator to link your user to an agent."))
 
 
-def back_to(request: HttpRequest) -> str:
-    """Where the button was pressed (`next`, else the Referer), when it is this site."""
-    for candidate in (request.POST.get("next"), request.headers.get("referer")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return candidate
-    return reverse("admin:index")  # every staff user may see it, whatever else they may
-
-
 @require_POST
 def place_call_view(request: HttpRequest) -> HttpResponseRedirect:
     """POST `to`: call it from the user's extension, then go back where the button was."""
     call_from_admin(request, request.POST.get("to", ""))
-    return HttpResponseRedirect(back_to(request))
+    return HttpResponseRedirect(
+        back_to(request, request.POST.get("next"), request.headers.get("referer"))
+    )
 
 
 @admin.register(CallAttempt)

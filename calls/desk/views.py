@@ -7,14 +7,13 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from calls.desk.services import live_calls, set_away
 from contacts.models import Agent
+from xvbcrm.redirects import back_to
 
 
 def _user_agent(request: HttpRequest) -> Agent | None:
@@ -57,15 +56,6 @@ def poll(request: HttpRequest) -> JsonResponse:
     })
 
 
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("admin:index")
-
-
 @require_POST
 @staff_member_required
 def toggle_away(request: HttpRequest) -> HttpResponseRedirect:
@@ -79,4 +69,4 @@ def toggle_away(request: HttpRequest) -> HttpResponseRedirect:
     else:
         set_away(agent=agent, away=False)
         messages.success(request, _("You are back: calls are routed to you again."))
-    return HttpResponseRedirect(_next_url(request))
+    return HttpResponseRedirect(back_to(request, request.POST.get("next")))
