@@ -20,7 +20,7 @@ from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
 from calls.recordings.admin import player_for, recording_player
 from calls.recordings.services import LISTEN_ALL_PERMISSION, can_listen
-from contacts.phones import format_phone, normalize_phone
+from contacts.phones import format_phone, lookup_spellings, normalize_phone
 from xvbcrm.admin import CappedCountPaginator, ReadOnlyAdminMixin
 
 
@@ -185,10 +185,10 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        # The journal keeps phones as the PBX sent them: international digits without `+`.
+        # The journal keeps phones as the PBX sent them.
         e164 = normalize_phone(search_term)
         if e164:
-            return queryset.filter(phone__in=[e164, e164.lstrip("+")]), False
+            return queryset.filter(phone__in=lookup_spellings(e164)), False
         return super().get_search_results(request, queryset, search_term)
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:

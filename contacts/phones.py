@@ -1,4 +1,5 @@
-"""Phone numbers: normalized to E.164 once, where they enter the CRM."""
+"""Phone numbers: normalized to E.164 once, where they enter the CRM, and the other
+spellings the PBX sends and takes them in."""
 import re
 
 import phonenumbers
@@ -82,3 +83,35 @@ def format_phone(e164: str) -> str:
     if number is None:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# --- the PBX's spellings ------------------------------------------------------------------
+
+
+def pbx_digits(e164: str) -> str:
+    """A number as the PBX takes it (and mostly sends it): international digits, no `+`."""
+    return e164.removeprefix("+")
+
+
+def lookup_spellings(e164: str) -> list[str]:
+    """How the PBX may have written this number in a lookup (the journal keeps it as sent):
+    international digits with and without `+`, and national ones, alone or after `8` or `0`.
+
+    Generous: a national `8…` is another country's number elsewhere, so a caller that must
+    be sure compares `normalize_phone` of what it found.
+    """
+    if not e164.startswith("+"):
+        return [e164]
+    spellings = [pbx_digits(e164), e164]
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return spellings
+    return spellings + [national, "8" + national, "0" + national]
+
+
+def line_spellings(line_number: str) -> list[str]:
+    """A dialled line as the PBX sends it, and as an admin may have typed it (with `+`)."""
+    line_number = line_number.strip()
+    digits = line_number.lstrip("+")
+    return list(dict.fromkeys([line_number, digits, f"+{digits}"]))

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from calls.models import Call, Callback, Line
 from contacts.models import Agent
+from contacts.phones import line_spellings
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,6 @@ def is_answered(call: Call) -> bool:
         and call.direction == Call.Direction.IN
         and call.answered_at is not None
     )
-
-
-def line_spellings(line_number: str) -> list[str]:
-    """A dialled line as the PBX sends it, and as an admin may have typed it (with `+`)."""
-    line_number = line_number.strip()
-    digits = line_number.lstrip("+")
-    return list(dict.fromkeys([line_number, digits, f"+{digits}"]))
 
 
 def assignee_for(call: Call) -> Agent | None:

@@ -9,6 +9,8 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from contacts.phones import pbx_digits
+
 # One session for the process: keeps the connection to the PBX warm between clicks.
 _session = requests.Session()
 # requests' timeout bounds each socket read, not the answer: a PBX sending it byte by byte
@@ -105,7 +107,7 @@ def make_call(*, extension: str, phone_e164: str) -> MakeCallResult:
             _("Click-to-call is not configured: set PBX_URL and PBX_TOKEN.")
         )
     # The PBX takes numbers as international digits without `+`.
-    data = {"cmd": "makeCall", "token": token, "from": extension, "to": phone_e164.lstrip("+")}
+    data = {"cmd": "makeCall", "token": token, "from": extension, "to": pbx_digits(phone_e164)}
     response = _post(url, data)
     body = response.text
     answer = _json_object(body)

@@ -290,6 +290,14 @@ def test_journal_search_by_phone_in_another_format(admin_client, journal):
     assert len(response.context["cl"].result_list) == 3
 
 
+def test_journal_search_finds_a_lookup_sent_in_national_form(admin_client, journal, client):
+    assert webhook(client, CONTACT.replace(b"phone=79201119613", b"phone=89201119613")) == 200
+
+    response = admin_client.get(JOURNAL, {"q": "+7 920 111-96-13"})
+
+    assert len(response.context["cl"].result_list) == 4
+
+
 def test_journal_row_page_is_read_only(admin_client, journal):
     entry = PbxRequest.objects.get(cmd="event")
 

@@ -3,7 +3,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contacts.phones import _normalize_parsed, format_phone, normalize_phone
+from contacts.phones import (
+    _normalize_parsed,
+    format_phone,
+    line_spellings,
+    lookup_spellings,
+    normalize_phone,
+    pbx_digits,
+)
 
 
 @pytest.mark.parametrize(
@@ -118,3 +125,28 @@ def test_numbers_that_look_russian_but_are_not_go_the_general_way():
     assert normalize_phone("81012025550123") == "+12025550123"  # 810: dialling abroad
     assert normalize_phone("+7 700 123 4567") == "+77001234567"  # Kazakhstan shares +7
     assert normalize_phone("3210000000") == _general("3210000000")
+
+
+# --- the PBX's spellings -------------------------------------------------------------------
+
+
+def test_the_pbx_takes_international_digits_without_plus():
+    assert pbx_digits("+79201119613") == "79201119613"
+
+
+def test_a_lookup_may_spell_a_number_internationally_or_nationally():
+    assert lookup_spellings("+79201119613") == [
+        "79201119613", "+79201119613", "9201119613", "89201119613", "09201119613",
+    ]
+
+
+def test_a_number_that_is_not_e164_is_looked_up_as_it_is():
+    assert lookup_spellings("anonymous") == ["anonymous"]
+
+
+@pytest.mark.parametrize(("sent", "spellings"), [
+    ("74950000000", ["74950000000", "+74950000000"]),
+    (" +74950000000 ", ["+74950000000", "74950000000"]),
+])
+def test_a_line_matches_with_or_without_plus(sent, spellings):
+    assert line_spellings(sent) == spellings
