@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from contacts.models import Agent, Contact, ContactPhone, display_name
+from contacts.models import Agent, Contact, ContactPhone
 from xvbcrm.db import CompiledQuery
 
 # Which contact a number belongs to when several have it: a real contact before a lead the
@@ -30,13 +30,6 @@ def find_contact_by_phone(e164: str) -> Contact | None:
     """The contact owning an E.164 number, with its responsible agent, in one query."""
     row = _owners_of(e164).select_related("contact__responsible").first()
     return row.contact if row else None
-
-
-def _answer(name: str, company: str, extension: str | None, active: bool | None) -> dict:
-    answer = {"contact_name": display_name(name, company)}
-    if extension and active:
-        answer["responsible"] = extension
-    return answer
 
 
 class CallerRow(NamedTuple):
@@ -72,24 +65,6 @@ def caller_row(e164: str) -> CallerRow | None:
     """The first contact owning a number with its responsible agent's state (hot path)."""
     row = _CALLER.fetch_one(number=e164)
     return CallerRow(*row) if row else None
-
-
-def caller_answer(e164: str) -> dict[str, str]:
-    """The contact's own answer for a caller: name and active responsible, no routing."""
-    row = caller_row(e164)
-    if row is None:
-        return {}
-    return _answer(row.name, row.company, row.responsible_extension, row.responsible_is_active)
-
-
-def lookup_answer(contact: Contact | None) -> dict[str, str]:
-    """The PBX's answer for a contact: `{}` for a stranger, else name and active responsible."""
-    if contact is None:
-        return {}
-    agent = contact.responsible
-    return _answer(
-        contact.name, contact.company, agent and agent.extension, agent and agent.is_active
-    )
 
 
 ASSIGN_PERMISSION = "contacts.assign_contact"

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from calls.demo import DEMO_CONTACTS
 from calls.models import Call, CallAttempt, PbxRequest
+from calls.routing import route_lookup
 from contacts.models import Agent, Contact, ContactPhone
-from contacts.services import caller_answer, save_contact
+from contacts.services import save_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def test_the_captures_caller_is_the_first_contact_and_answers_as_in_the_readme(a
 
     first = Contact.objects.order_by("id").first()
     assert [phone.number for phone in first.phones.all()] == ["+79201119613"]
-    assert caller_answer("+79201119613") == {
+    assert route_lookup("+79201119613").payload == {
         "contact_name": "Вася/Рога и Копыта", "responsible": "100",
     }
 

@@ -10,11 +10,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calls.routing import route_lookup
 from contacts import import_reading, importer
 from contacts.importer import RowError, import_contacts
 from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import normalize_phone
-from contacts.services import find_contact_by_phone, lookup_answer, save_contact
+from contacts.services import find_contact_by_phone, save_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -252,9 +253,7 @@ def test_agent_is_created_from_responsible(csv_file):
 def test_lookup_finds_an_imported_contact_by_the_pbx_digits(csv_file):
     run(csv_file(RUSSIAN_EXCEL, "cp1251"))
 
-    contact = find_contact_by_phone(normalize_phone("79202223344"))
-
-    assert lookup_answer(contact) == {
+    assert route_lookup(normalize_phone("79202223344")).payload == {
         "contact_name": "Иван Петров/ООО Ромашка",
         "responsible": "101",
     }

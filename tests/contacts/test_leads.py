@@ -6,10 +6,11 @@ import pytest
 
 from calls.models import Call
 from calls.pbx import protocol
+from calls.routing import route_lookup
 from calls.services import record_event
 from contacts.leads import ensure_lead
 from contacts.models import Agent, Contact
-from contacts.services import caller_answer, save_contact
+from contacts.services import find_contact_by_phone, save_contact
 from tests.calls.pbx.test_webhook_concurrency import post_at_once
 from tests.conftest import ACCESS_CODE
 
@@ -54,7 +55,9 @@ def test_answered_unknown_caller_becomes_one_lead():
 def test_the_lead_answers_the_lookup():
     answered_call("C1")
 
-    assert caller_answer(NUMBER) == {"contact_name": "Lead +7 920 111-96-13", "responsible": "100"}
+    assert route_lookup(NUMBER).payload == {
+        "contact_name": "Lead +7 920 111-96-13", "responsible": "100",
+    }
 
 
 @pytest.mark.django_db
@@ -136,7 +139,7 @@ def test_a_real_contact_added_later_wins_over_the_lead():
     call = answered_call("C2", minutes=10)
 
     assert call.contact == vasya
-    assert caller_answer(NUMBER) == {"contact_name": "Вася"}
+    assert find_contact_by_phone(NUMBER) == vasya
 
 
 @pytest.mark.django_db
