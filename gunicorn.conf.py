@@ -4,6 +4,8 @@ Every value can be changed by an environment variable (or on gunicorn's command 
 """
 import os
 
+from xvbcrm.log import logging_config
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
@@ -36,22 +38,8 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(L)ss "%(a)s"'
 _format = os.environ.get("LOG_FORMAT") or "json"
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {"()": "xvbcrm.log.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
-    "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                   "formatter": _format},
-    },
-    "root": {"handlers": ["stdout"], "level": "INFO"},
-    "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-    },
-}
+logconfig_dict = logging_config(
+    _format, level="INFO", own={"gunicorn.error": "INFO", "gunicorn.access": "INFO"}
+)
 # The app's own logs follow LOG_FORMAT too.
 os.environ.setdefault("LOG_FORMAT", _format)

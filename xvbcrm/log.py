@@ -12,6 +12,32 @@ ACCESS_FIELDS = {
 NUMERIC = {"s", "B", "L"}
 
 
+def logging_config(log_format: str, *, level: str, own: dict[str, str]) -> dict[str, Any]:
+    """The dictConfig of the app's and gunicorn's logs: every record to stdout, as `text` for
+    people or `json` lines for collectors; the `own` loggers (name: level) write there alone,
+    not again through the root."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "json": {"()": "xvbcrm.log.JsonFormatter"},
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": log_format,
+            },
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            name: {"handlers": ["stdout"], "level": own_level, "propagate": False}
+            for name, own_level in own.items()
+        },
+    }
+
+
 def _number(value: object) -> object:
     """gunicorn's numeric atoms (status, bytes, seconds) as JSON numbers."""
     if isinstance(value, str):

@@ -10,6 +10,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from xvbcrm.log import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -286,26 +288,12 @@ if env.bool("CSP_REPORT_ONLY", default=False):  # to try a changed policy withou
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        "json": {"()": "xvbcrm.log.JsonFormatter"},
-    },
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": LOG_FORMAT,
-        },
-    },
-    "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # Request errors (500s) with their tracebacks, whatever DEBUG says.
-        "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
-    },
-}
+LOGGING = logging_config(
+    LOG_FORMAT,
+    level=env.str("LOG_LEVEL", default="INFO"),
+    # Request errors (500s) with their tracebacks, whatever DEBUG says.
+    own={"django.request": "ERROR"},
+)
 
 # --- recordings: archived by a background worker, played through the CRM -----------------------
 # Background tasks (django-tasks, the backport of Django 6's `django.tasks`) queued in the
