@@ -26,12 +26,12 @@ def clean_environment(**env: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(*, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """One gunicorn worker serving `cwd`'s xvbcrm.wsgi on a free port; its base URL.
+def gunicorn(*, cwd: Path, env: dict[str, str], log: Path, workers: int = 1) -> Iterator[str]:
+    """gunicorn with `workers` workers serving `cwd`'s xvbcrm.wsgi on a free port; its base URL.
 
     Up once it answers any HTTP request (`/healthz` is 503 without a database)."""
     port = free_port()
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "xvbcrm.wsgi"],

@@ -2,11 +2,6 @@
 each event to either server, the live pop-up polled on the other; the Call rows and the pop-up
 come out right, so nothing lives in a process's memory. The database is migrated once, by the
 test run, before the servers start."""
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -22,6 +17,7 @@ from django.db import connection
 from calls.models import Call, PbxRequest
 from contacts.models import Agent
 from contacts.services import save_contact
+from tests.app_server import clean_environment, gunicorn
 from tests.conftest import ACCESS_CODE, lwp_request, send_raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,48 +37,20 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def app_server(log: Path) -> Iterator[str]:
-    """gunicorn with the project's gunicorn.conf.py on a free port; its base URL."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTEST_VERSION" and not k.startswith(("DJANGO_", "PBX_"))}
-    env.update(
+    """gunicorn with the project's gunicorn.conf.py, two workers, on a free port; its base URL."""
+    env = clean_environment(
         DJANGO_SECRET_KEY="two-servers-one-database-secret-key-of-enough-length-42",
         DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1",
         # Plain http on localhost (production has TLS at the proxy).
         DJANGO_SECURE_SSL_REDIRECT="false", DJANGO_SESSION_COOKIE_SECURE="false",
         DJANGO_CSRF_COOKIE_SECURE="false", DJANGO_SECURE_HSTS_SECONDS="0",
         DATABASE_URL=database_url(), PBX_ACCESS_CODE=ACCESS_CODE, LANGUAGE_CODE="en",
-        LOG_FORMAT="json", GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
+        LOG_FORMAT="json",
     )
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "xvbcrm.wsgi"],
-            cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still booting
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with gunicorn(cwd=BASE_DIR, env=env, log=log, workers=2) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def post(url: str, **fields: str) -> dict:
