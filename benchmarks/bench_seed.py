@@ -24,7 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lookup import AGENTS, BATCH, agent_extension, agent_is_active, contact_fields  # noqa: E402
+from lookup import (  # noqa: E402
+    AGENTS,
+    BATCH,
+    agent_extension,
+    agent_is_active,
+    contact_fields,
+    database_label,
+)
 
 UNKNOWN_CALLER_PREFIX = "+7923"  # calls from numbers no contact has (lookup's probes use 7922)
 
@@ -163,13 +170,7 @@ def analyze() -> None:
             cursor.execute("VACUUM ANALYZE")
         else:
             cursor.execute("ANALYZE")
-    if connection.vendor == "postgresql":
-        version = connection.pg_version
-        print(f"PostgreSQL {version // 10000}.{version % 10000}")
-    else:
-        import sqlite3
-
-        print(f"SQLite {sqlite3.sqlite_version}")
+    print(database_label(connection))
 
 
 def main() -> None:

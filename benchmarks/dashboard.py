@@ -33,6 +33,7 @@ from lookup import (  # noqa: E402
     _is_sqlite,
     _postgres_admin,
     _sqlite_path,
+    database_label,
     fresh_database,
     migrate,
     server_env,
@@ -155,17 +156,9 @@ def main() -> int:
                 agents=args.agents, per_day=args.calls_per_day, days=args.days,
                 rng=random.Random(4),
             )
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-            version = connection.pg_version
-            label = f"PostgreSQL {version // 10000}.{version % 10000}"
-        else:
-            import sqlite3
-
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-            label = f"SQLite {sqlite3.sqlite_version}"
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        label = database_label(connection)
         agents = Agent.objects.count()
         how = "reused" if reused else f"seeded in {time.perf_counter() - start:.0f} s"
         print(f"{label}: {calls:,} calls, {callbacks:,} callbacks, {agents} agents, {how}")

@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import lookup  # benchmarks/lookup.py, beside this script
-from lookup import AGENTS, Probe, figures_row, measure, row, send
+from lookup import AGENTS, Probe, row, send
 
 CONTACTS = 20_000
 LIVE_RINGING = 4  # agents 0-3: a call ringing, routed to them
@@ -173,17 +173,12 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
         f"load average {os.getloadavg()[0]:.2f}; one request per connection, "
         f"{args.concurrency} client process(es); 50 agents polling every 2 s need 25 req/s")
     print(row([name for name, _ in lookup.COLUMNS]).replace("contacts", "   calls"))
-    failures = []
-    for path, probes in runs:
-        measure(port, cycle(probes, lookup.WARMUP), max(args.concurrency, lookup.WORKERS))
-        figures = measure(port, cycle(probes, args.requests), args.concurrency)
-        print(figures_row(path, database, args.calls, args.concurrency, figures), flush=True)
-        failures += [f"{path}: {problem}" for problem in figures.errors[:5]]
-    say(f"load average {os.getloadavg()[0]:.2f}")
-    for failure in failures:
-        say(f"error: {failure}")
-    if failures:
-        raise SystemExit(1)
+    lookup.measure_runs(
+        port,
+        [(path, cycle(probes, lookup.WARMUP), cycle(probes, args.requests))
+         for path, probes in runs],
+        database=database, size=args.calls, concurrency=args.concurrency, say=say,
+    )
 
 
 def main() -> None:

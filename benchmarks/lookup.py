@@ -206,14 +206,19 @@ def seed(env: dict[str, str], contacts: int) -> str:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-        version = connection.pg_version
-        label = f"PostgreSQL {version // 10000}.{version % 10000}"
-    else:
-        import sqlite3
-
-        label = f"SQLite {sqlite3.sqlite_version}"
+    label = database_label(connection)
     connections.close_all()
     return label
+
+
+def database_label(connection: object) -> str:
+    """The database a Django connection is on, as the figures name it: `PostgreSQL 17.2`."""
+    if connection.vendor == "postgresql":
+        version = connection.pg_version
+        return f"PostgreSQL {version // 10000}.{version % 10000}"
+    import sqlite3
+
+    return f"SQLite {sqlite3.sqlite_version}"
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -474,12 +479,22 @@ def run(args: argparse.Namespace, stack: ExitStack, say: Callable[[str], None]) 
         f"{args.concurrency} client process(es)"
     )
     print(row([name for name, _ in COLUMNS]))
+    measure_runs(port, runs, database=database, size=args.contacts,
+                 concurrency=args.concurrency, say=say)
+
+
+def measure_runs(
+    port: int, runs: list[tuple[str, list[Probe], list[Probe]]], *, database: str, size: int,
+    concurrency: int, say: Callable[[str], None],
+) -> None:
+    """Warm up and measure each run (name, warm-up probes, probes), print its row; exit 1
+    after the table if any answer was wrong."""
     failures = []
     for path, warmup_probes, probes in runs:
         # At least one sender per worker, so that no worker meets its first request measured.
-        measure(port, warmup_probes, max(args.concurrency, WORKERS))
-        figures = measure(port, probes, args.concurrency)
-        print(figures_row(path, database, args.contacts, args.concurrency, figures), flush=True)
+        measure(port, warmup_probes, max(concurrency, WORKERS))
+        figures = measure(port, probes, concurrency)
+        print(figures_row(path, database, size, concurrency, figures), flush=True)
         failures += [f"{path}: {problem}" for problem in figures.errors[:5]]
     say(f"load average {os.getloadavg()[0]:.2f}")
     for failure in failures:
