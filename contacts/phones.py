@@ -1,5 +1,9 @@
 """Phone numbers: normalized to E.164 once, where they enter the CRM, and the other
-spellings the PBX sends and takes them in."""
+spellings the PBX sends and takes them in.
+
+Not django-phonenumber-field (9.0): its form and serializer fields refuse what the PBX sends
+(international digits without `+`: `380441234567`) and word their errors otherwise.
+"""
 import re
 
 import phonenumbers

@@ -1,7 +1,9 @@
 """The client's address: REMOTE_ADDR, or the hop a configured number of trusted proxies saw.
 
 The one source of it for the login throttling (django-axes' AXES_CLIENT_IP_CALLABLE), the
-webhook's journal and PBX_ALLOWED_NETWORKS, and the recordings' listen log.
+webhook's journal and PBX_ALLOWED_NETWORKS, and the recordings' listen log. Not django-ipware
+(8.0): it would replace three lines, and it skips an X-Forwarded-For entry that is not an
+address, so a client's own entry could slide into the trusted proxy's place.
 """
 import ipaddress
 from collections.abc import Mapping
