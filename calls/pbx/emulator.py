@@ -2,9 +2,9 @@
 
 It is the PBX side of `shared/pbx-protocol.md`, so it spells the PBX's field names itself.
 Standard library only, and nothing from the CRM's models: it talks to the CRM over HTTP alone.
+This module holds the calls and the webhooks; calls/pbx/emulator_http.py the HTTP server.
 """
 import base64
-import hmac
 import http.client
 import io
 import ipaddress
@@ -13,22 +13,13 @@ import math
 import random
 import re
 import secrets
-import socket
 import struct
 import threading
 import wave
-from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-RECORDINGS_PATH = "/recordings/"
-_RECORDING = re.compile(r"/recordings/([A-Za-z0-9_-]{1,64})\.wav")
-_DIGITS = re.compile(r"[0-9]{2,20}")
-MAX_BODY = 16 * 1024
-
-Fields = dict[str, str]
-Log = Callable[[str], None]
+from calls.pbx.emulator_http import RECORDINGS_PATH, Fields, Log, PbxHttpServer, Switches
 
 
 def new_callid() -> str:
@@ -56,7 +47,7 @@ def tone_wav(*, seconds: float = 2.0, rate: int = 8000, frequency: float = 440.0
 class EmulatorConfig:
     """Where the CRM is, the shared secrets, and how the PBX delivers its webhooks."""
 
-    crm_url: str
+    crm_url: str  # the PBX's WebHook URL; empty: it sends no webhooks (integration off)
     access_code: str
     token: str
     pace: float = 1.0  # seconds between the events of a call
@@ -156,9 +147,25 @@ class PbxEmulator:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._calls: list[threading.Thread] = []
-        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
-        self.server = server_class((host, port), _handler_for(self))
-        self.server.daemon_threads = True
+        self.placed: list[str] = []  # the call ids of the makeCalls it accepted
+        self.server = PbxHttpServer(
+            (host, port), token=config.token, wav=self.wav, place_call=self.make_call, log=log
+        )
+
+    @property
+    def switches(self) -> Switches:
+        """How it strays from a PBX's best: flip them on a running emulator."""
+        return self.server.switches
+
+    @property
+    def received(self) -> list[Fields]:
+        """Every makeCall form it was sent, refused ones too."""
+        return self.server.received
+
+    @property
+    def downloads(self) -> list[str]:
+        """Every recording path it was asked for."""
+        return self.server.downloads
 
     @property
     def url(self) -> str:
@@ -184,7 +191,7 @@ class PbxEmulator:
         return thread
 
     def shutdown(self) -> None:
-        """Stop serving and cut short the pauses of calls still playing."""
+        """Stop serving; cut short the pauses of calls still playing and of slow answers."""
         self._stop.set()
         self.server.shutdown()
         self.server.server_close()
@@ -204,6 +211,9 @@ class PbxEmulator:
         callid = new_callid()
         with self._lock:
             duration = self._rng.randint(3, 40)
+            self.placed.append(callid)
+        if not self.config.crm_url:
+            return callid
         events = outbound_events(
             callid=callid, ext=ext, phone=phone, duration=duration,
             record_link=self.recording_url(callid),
@@ -316,77 +326,3 @@ class PbxEmulator:
             return response.status, response.read().decode("utf-8", "replace")
         finally:
             connection.close()
-
-
-# --- the HTTP side: makeCall and recordings --------------------------------------------------
-
-
-def check_make_call(fields: Fields, *, token: str) -> tuple[int, dict[str, str]]:
-    """Validate a makeCall form: (200, {}) when it may go ahead, else the PBX's refusal."""
-    offered = fields.get("token", "")
-    if not offered or not hmac.compare_digest(offered.encode(), token.encode()):
-        return 401, {"error": "Invalid token"}
-    if fields.get("cmd") != "makeCall" or not all(
-        _DIGITS.fullmatch(fields.get(name, "")) for name in ("from", "to")
-    ):
-        return 400, {"error": "Invalid parameters"}
-    return 200, {}
-
-
-class _IPv6Server(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
-def _handler_for(emulator: PbxEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(PbxHandler):
-        pbx = emulator
-
-    return Handler
-
-
-class PbxHandler(BaseHTTPRequestHandler):
-    """POST anything: makeCall. GET /recordings/<callid>.wav: the recording.
-
-    Every recording is the same tone, so any well-formed call id is served, also of calls
-    another emulator placed (`recordings_from`); other paths are 404.
-    """
-
-    pbx: PbxEmulator
-    server_version = "XVB-PBX-emulator/1.0"
-
-    def do_POST(self) -> None:  # noqa: N802
-        length_header = self.headers.get("Content-Length") or "0"
-        length = int(length_header) if length_header.isdigit() else MAX_BODY + 1
-        if length > MAX_BODY:
-            self._json(400, {"error": "Invalid parameters"})
-            return
-        body = self.rfile.read(length).decode("utf-8", "replace")
-        fields = dict(parse_qsl(body, keep_blank_values=True))
-        status, payload = check_make_call(fields, token=self.pbx.config.token)
-        if status == 200:
-            callid = self.pbx.make_call(ext=fields["from"], phone=fields["to"])
-            payload = {"uuid": callid}
-        self.pbx.log(f"<- makeCall from={fields.get('from', '')} to={fields.get('to', '')}: "
-                     f"{status} {json.dumps(payload)}")
-        self._json(status, payload)
-
-    def do_GET(self) -> None:  # noqa: N802
-        if not _RECORDING.fullmatch(urlsplit(self.path).path):
-            self._json(404, {"error": "Not found"})
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "audio/wav")
-        self.send_header("Content-Length", str(len(self.pbx.wav)))
-        self.end_headers()
-        self.wfile.write(self.pbx.wav)
-
-    def _json(self, status: int, payload: dict[str, str]) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        """Quiet: the emulator logs what it does itself."""

@@ -1,12 +1,14 @@
 """`manage.py pbx_emulator`: run a stand-in XVB PBX against the CRM (see calls/pbx/emulator.py)."""
 import secrets
 import threading
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from calls.pbx.emulator import EmulatorConfig, PbxEmulator, loopback_address, parse_numbers
+from calls.pbx.emulator_http import Reply
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
@@ -58,6 +60,15 @@ class Command(BaseCommand):
                             help="make the inbound calls' numbers and outcomes repeatable")
         parser.add_argument("--exit", action="store_true",
                             help="exit once the inbound calls are placed instead of serving")
+        # A real PBX at its worst, to see what the CRM makes of it.
+        parser.add_argument("--slow", type=float, default=0.0, metavar="SECONDS",
+                            help="wait this long before answering makeCall or a download")
+        parser.add_argument("--refuse", type=int, default=0, metavar="STATUS",
+                            help="refuse every makeCall with this HTTP status (401: "
+                            "'Invalid token', 400: 'Invalid parameters', 503...)")
+        parser.add_argument("--late-recordings", type=int, default=0, metavar="N",
+                            help="answer the first N downloads of each recording 404, "
+                            "as a PBX still writing it")
 
     def handle(self, *args: object, **options: object) -> None:
         host, port = options["host"] or DEFAULT_HOST, options["port"]
@@ -91,6 +102,10 @@ class Command(BaseCommand):
         )
         if not config.agents:
             raise CommandError("--agents needs at least one extension.")
+        if options["refuse"] and not (
+            400 <= options["refuse"] <= 599 and options["refuse"] in set(HTTPStatus)
+        ):
+            raise CommandError("--refuse needs an HTTP error status, such as 401 or 503.")
         log_lock = threading.Lock()
 
         def log(line: str) -> None:
@@ -110,6 +125,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Recording links point at {config.recordings_from}")
         else:
             self.stdout.write(f"Set in the CRM: PBX_URL={emulator.url} PBX_TOKEN={token}")
+        self._switch(emulator, options)
         emulator.start()
         try:
             self._place_inbound(emulator, options)
@@ -157,6 +173,20 @@ class Command(BaseCommand):
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise CommandError(f"--recordings-from needs an http(s) URL, not {value!r}.")
         return value
+
+    def _switch(self, emulator: PbxEmulator, options: dict) -> None:
+        """Flip the switches the options name, saying so."""
+        switches = emulator.switches
+        switches.slow = max(options["slow"], 0.0)
+        switches.late_recordings = max(options["late_recordings"], 0)
+        if options["refuse"]:
+            switches.make_call_reply = Reply.error(options["refuse"])
+            self.stdout.write(f"Refusing every makeCall: {options['refuse']}.")
+        if switches.slow:
+            self.stdout.write(f"Answering after {switches.slow:g} s.")
+        if switches.late_recordings:
+            self.stdout.write(f"Recordings: 404 for their first {switches.late_recordings} "
+                              "downloads.")
 
     def _place_inbound(self, emulator: PbxEmulator, options: dict) -> None:
         count = options["inbound"]

@@ -1,56 +1,35 @@
 """The PBX emulator driving a live CRM: makeCall, outbound and inbound calls, recordings."""
+import http.client
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import wave
-from collections.abc import Iterator
-from urllib.parse import urlencode, urlsplit
+from contextlib import AbstractContextManager
+from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import CommandError, call_command
 
 from calls.models import Call, PbxRequest
-from calls.pbx.emulator import (
-    EmulatorConfig,
-    PbxEmulator,
-    check_make_call,
-    loopback_address,
-    new_callid,
-)
+from calls.pbx.emulator import PbxEmulator, new_callid
+from calls.pbx.emulator_http import Reply, check_make_call
 from contacts.models import Agent
 from contacts.services import save_contact
-from tests.conftest import ACCESS_CODE
+from tests.calls.conftest import PBX_TOKEN, running_pbx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOKEN = "emulator-token"
+TOKEN = PBX_TOKEN
 KNOWN = "79201119613"
 STRANGER = "79161234567"
 GOOD_CALL = {"cmd": "makeCall", "token": TOKEN, "from": "100", "to": KNOWN}
 
 
-def start_emulator(live_server, **options: object) -> PbxEmulator:  # noqa: ANN001
-    config = EmulatorConfig(
-        crm_url=f"{live_server.url}/crm-api", access_code=ACCESS_CODE, token=TOKEN,
-        pace=0.02, seed=7, **options,
-    )
-    emulator = PbxEmulator(config, host="127.0.0.1", port=0, log=lambda line: None)
-    emulator.start()
-    return emulator
-
-
-@pytest.fixture
-def emulator(live_server) -> Iterator[PbxEmulator]:  # noqa: ANN001
-    pbx = start_emulator(live_server)
-    yield pbx
-    pbx.shutdown()
+def playing_to(live_server, **options: object) -> AbstractContextManager[PbxEmulator]:  # noqa: ANN001
+    """An emulator like `live_pbx`, playing to the live server, with other options."""
+    return running_pbx(crm_url=f"{live_server.url}/crm-api", pace=0.02, seed=7, **options)
 
 
 def make_call(pbx: PbxEmulator, **fields: str) -> tuple[int, dict]:
@@ -73,8 +52,8 @@ def outbound_call(pbx: PbxEmulator) -> Call:
     return Call.objects.get(callid=answer["uuid"])
 
 
-def test_make_call_with_a_wrong_token_is_refused(emulator):
-    status, answer = make_call(emulator, **{**GOOD_CALL, "token": "nope"})
+def test_make_call_with_a_wrong_token_is_refused(live_pbx):
+    status, answer = make_call(live_pbx, **{**GOOD_CALL, "token": "nope"})
 
     assert (status, answer) == (401, {"error": "Invalid token"})
 
@@ -87,8 +66,8 @@ def test_make_call_with_a_wrong_token_is_refused(emulator):
         {"cmd": "makeCall", "from": "100", "to": "+7 920 111"},
     ],
 )
-def test_make_call_with_bad_parameters_is_refused(emulator, fields):
-    status, answer = make_call(emulator, token=TOKEN, **fields)
+def test_make_call_with_bad_parameters_is_refused(live_pbx, fields):
+    status, answer = make_call(live_pbx, token=TOKEN, **fields)
 
     assert (status, answer) == (400, {"error": "Invalid parameters"})
 
@@ -97,28 +76,28 @@ def test_check_make_call_checks_the_token_before_the_parameters():
     assert check_make_call({"cmd": "bogus"}, token=TOKEN)[0] == 401
 
 
-def test_make_call_answers_with_a_callid(emulator):
-    status, answer = make_call(emulator, **GOOD_CALL)
+def test_make_call_answers_with_a_callid(live_pbx):
+    status, answer = make_call(live_pbx, **GOOD_CALL)
 
     assert status == 200
     assert len(answer["uuid"]) == 22
-    assert emulator.join(timeout=10)
+    assert live_pbx.join(timeout=10)
 
 
-def test_outbound_call_lands_in_the_crm_answered(emulator):
-    call = outbound_call(emulator)
+def test_outbound_call_lands_in_the_crm_answered(live_pbx):
+    call = outbound_call(live_pbx)
 
     assert call.direction == "out"
     assert call.outcome == "answered"
     assert call.agent.extension == "100"
     assert call.phone == "+79201119613"
     assert call.duration > 0
-    assert call.record_link == emulator.recording_url(call.callid)
-    assert call.record_link.startswith(emulator.url)
+    assert call.record_link == live_pbx.recording_url(call.callid)
+    assert call.record_link.startswith(live_pbx.url)
 
 
-def test_outbound_recording_is_a_playable_wav(emulator):
-    call = outbound_call(emulator)
+def test_outbound_recording_is_a_playable_wav(live_pbx):
+    call = outbound_call(live_pbx)
 
     with urllib.request.urlopen(call.record_link, timeout=5) as response:
         assert response.headers["Content-Type"] == "audio/wav"
@@ -129,12 +108,12 @@ def test_outbound_recording_is_a_playable_wav(emulator):
         assert recording.getnframes() / recording.getframerate() >= 1
 
 
-def test_a_recording_of_a_call_it_did_not_place_is_served_too(emulator):
+def test_a_recording_of_a_call_it_did_not_place_is_served_too(live_pbx):
     # Every recording is the same tone: the emulator `make run` starts serves the links of
     # the calls a short-lived `make inbound` emulator placed (see --recordings-from).
-    with urllib.request.urlopen(f"{emulator.url}recordings/{new_callid()}.wav", timeout=5) as r:
+    with urllib.request.urlopen(f"{live_pbx.url}recordings/{new_callid()}.wav", timeout=5) as r:
         assert (r.status, r.headers["Content-Type"]) == (200, "audio/wav")
-        assert r.read() == emulator.wav
+        assert r.read() == live_pbx.wav
 
 
 @pytest.mark.parametrize(
@@ -151,15 +130,15 @@ def test_a_recording_of_a_call_it_did_not_place_is_served_too(emulator):
         "",
     ],
 )
-def test_malformed_recording_paths_are_not_found(emulator, path):
+def test_malformed_recording_paths_are_not_found(live_pbx, path):
     with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(f"{emulator.url}{path}", timeout=5)
+        urllib.request.urlopen(f"{live_pbx.url}{path}", timeout=5)
 
     assert error.value.code == 404
 
 
-def test_webhooks_look_like_the_real_pbx(emulator):
-    outbound_call(emulator)
+def test_webhooks_look_like_the_real_pbx(live_pbx):
+    outbound_call(live_pbx)
 
     requests = list(PbxRequest.objects.all())
     assert [r.outcome for r in requests] == ["accepted"] * 3
@@ -171,11 +150,8 @@ def test_webhooks_look_like_the_real_pbx(emulator):
 
 
 def test_duplicated_shuffled_delivery_ends_with_the_same_call(live_server):
-    pbx = start_emulator(live_server, duplicates=True, shuffle=True)
-    try:
+    with playing_to(live_server, duplicates=True, shuffle=True) as pbx:
         call = outbound_call(pbx)
-    finally:
-        pbx.shutdown()
 
     assert (call.direction, call.outcome, call.agent.extension) == ("out", "answered", "100")
     assert call.phone == "+79201119613"
@@ -190,8 +166,8 @@ def known_contact() -> Agent:
     return manager
 
 
-def test_inbound_calls_end_with_the_right_call_rows(emulator, known_contact):
-    placed = emulator.place_inbound(6, numbers=(KNOWN, STRANGER))
+def test_inbound_calls_end_with_the_right_call_rows(live_pbx, known_contact):
+    placed = live_pbx.place_inbound(6, numbers=(KNOWN, STRANGER))
 
     assert {call.status for call in placed} >= {"Success", "missed"}  # seed 7 gives a mix
     for placed_call in placed:
@@ -204,8 +180,8 @@ def test_inbound_calls_end_with_the_right_call_rows(emulator, known_contact):
         assert (call.agent.extension if call.agent else "") == placed_call.ext
 
 
-def test_inbound_call_from_a_known_client_goes_to_the_responsible(emulator, known_contact):
-    placed = emulator.place_inbound(6, numbers=(KNOWN, STRANGER))
+def test_inbound_call_from_a_known_client_goes_to_the_responsible(live_pbx, known_contact):
+    placed = live_pbx.place_inbound(6, numbers=(KNOWN, STRANGER))
 
     answered_known = [c for c in placed if c.phone == KNOWN and c.status == "Success"]
     answered_strangers = [c for c in placed if c.phone == STRANGER and c.status == "Success"]
@@ -215,38 +191,14 @@ def test_inbound_call_from_a_known_client_goes_to_the_responsible(emulator, know
     assert Call.objects.get(callid=answered_known[0].callid).agent == known_contact
 
 
-def test_missed_inbound_call_has_no_agent_and_no_recording(emulator):
-    placed = emulator.place_inbound(6, numbers=(STRANGER,))
+def test_missed_inbound_call_has_no_agent_and_no_recording(live_pbx):
+    placed = live_pbx.place_inbound(6, numbers=(STRANGER,))
     missed = [c for c in placed if c.status == "missed"]
 
     assert missed
     call = Call.objects.get(callid=missed[0].callid)
     assert (call.outcome, call.agent, call.record_link) == ("missed", None, "")
     assert not call.events.filter(event="ANSWERED").exists()
-
-
-def test_command_places_inbound_calls_and_exits(live_server):
-    out = io.StringIO()
-
-    call_command(
-        "pbx_emulator", "--port", "0", "--crm-url", f"{live_server.url}/crm-api",
-        "--access-code", ACCESS_CODE, "--token", TOKEN, "--pace", "0.01",
-        "--inbound", "2", "--seed", "1", "--exit", stdout=out,
-    )
-
-    assert "PBX_URL=http://127.0.0.1:" in out.getvalue()
-    assert f"PBX_TOKEN={TOKEN}" in out.getvalue()
-    assert Call.objects.filter(direction="in").exclude(outcome="in_progress").count() == 2
-
-
-def test_command_generates_a_token_when_none_is_set(settings):
-    settings.PBX_TOKEN = ""
-    out = io.StringIO()
-
-    call_command("pbx_emulator", "--port", "0", "--exit", stdout=out)
-
-    token = out.getvalue().split("PBX_TOKEN=", 1)[1].split()[0]
-    assert len(token) >= 16
 
 
 # --- recording links pointing at another emulator (`make inbound`) ---------------------------
@@ -260,193 +212,111 @@ def answered_inbound(pbx: PbxEmulator) -> Call:
 
 
 def test_recordings_from_sets_the_base_of_the_recording_links(live_server):
-    pbx = start_emulator(live_server, recordings_from="http://127.0.0.1:8001")
-    try:
+    with playing_to(live_server, recordings_from="http://127.0.0.1:8001") as pbx:
         call = answered_inbound(pbx)
-    finally:
-        pbx.shutdown()
 
     assert call.record_link == f"http://127.0.0.1:8001/recordings/{call.callid}.wav"
 
 
-def test_recordings_from_another_emulator_play_after_this_one_stopped(live_server, emulator):
-    helper = start_emulator(live_server, recordings_from=emulator.url)
-    try:
+def test_recordings_from_another_emulator_play_after_this_one_stopped(live_server, live_pbx):
+    with playing_to(live_server, recordings_from=live_pbx.url) as helper:
         call = answered_inbound(helper)
-    finally:
-        helper.shutdown()
 
-    assert call.record_link.startswith(emulator.url)
+    assert call.record_link.startswith(live_pbx.url)
     with urllib.request.urlopen(call.record_link, timeout=5) as response:
         assert response.headers["Content-Type"] == "audio/wav"
 
 
 def test_recordings_from_also_sets_the_links_of_outbound_calls(live_server):
-    pbx = start_emulator(live_server, recordings_from="http://127.0.0.1:8001/")
-    try:
+    with playing_to(live_server, recordings_from="http://127.0.0.1:8001/") as pbx:
         call = outbound_call(pbx)
-    finally:
-        pbx.shutdown()
 
     assert call.record_link == f"http://127.0.0.1:8001/recordings/{call.callid}.wav"
 
 
-def test_command_recordings_from_pbx_url_links_the_settings_emulator(live_server, settings):
-    settings.PBX_URL = "http://127.0.0.1:8001/"
-    out = io.StringIO()
-
-    call_command(
-        "pbx_emulator", "--port", "0", "--crm-url", f"{live_server.url}/crm-api",
-        "--pace", "0.01", "--inbound", "4", "--seed", "3", "--numbers", STRANGER,
-        "--recordings-from", "PBX_URL", "--exit", stdout=out,
-    )
-
-    links = set(Call.objects.exclude(record_link="").values_list("record_link", flat=True))
-    assert links
-    assert all(link.startswith("http://127.0.0.1:8001/recordings/") for link in links)
-    assert "Recording links point at http://127.0.0.1:8001/" in out.getvalue()
-    assert "PBX_TOKEN=" not in out.getvalue()  # a helper: nothing for the CRM to set
 
 
-@pytest.mark.parametrize("pbx_url", ["", "https://vpbx18.example.com/"])
-def test_command_recordings_from_pbx_url_needs_an_emulator_there(settings, pbx_url):
-    settings.PBX_URL = pbx_url
-
-    with pytest.raises(CommandError, match="not at an emulator on this machine"):
-        call_command("pbx_emulator", "--port", "0", "--recordings-from", "PBX_URL", "--exit")
+# --- switches: the PBX at its worst -----------------------------------------------------------
 
 
-def test_command_recordings_from_needs_an_http_url():
-    with pytest.raises(CommandError, match="needs an http"):
-        call_command("pbx_emulator", "--port", "0", "--recordings-from", "127.0.0.1:8001")
+def download(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
-# --- --from-settings: the emulator `make run` starts -----------------------------------------
+def test_without_a_webhook_url_make_call_places_a_call_and_plays_nothing(pbx):
+    status, answer = make_call(pbx, **GOOD_CALL)
+
+    assert (status, answer) == (200, {"uuid": pbx.placed[0]})
+    assert pbx.received == [GOOD_CALL]
+    assert pbx.join(timeout=0)
+    assert not PbxRequest.objects.exists()
 
 
 @pytest.mark.parametrize(
-    ("url", "address"),
-    [
-        ("http://127.0.0.1:8001/", ("127.0.0.1", 8001)),
-        ("http://localhost:9000", ("localhost", 9000)),
-        ("http://127.0.0.2/", ("127.0.0.2", 80)),
-        ("http://[::1]:8001/", ("::1", 8001)),
-        ("https://127.0.0.1:8001/", None),
-        ("http://10.0.0.5:8001/", None),
-        ("http://vpbx18.example.com/", None),
-        ("http://127.0.0.1:notaport/", None),
-        ("", None),
-    ],
+    ("status", "text"),
+    [(401, "Invalid token"), (400, "Invalid parameters"), (503, "Service Unavailable")],
 )
-def test_loopback_address(url, address):
-    assert loopback_address(url) == address
+def test_a_make_call_reply_answers_every_call_and_places_none(pbx, status, text):
+    pbx.switches.make_call_reply = Reply.error(status)
+
+    assert make_call(pbx, **GOOD_CALL) == (status, {"error": text})
+    assert (pbx.received, pbx.placed) == ([GOOD_CALL], [])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def test_a_slow_pbx_answers_after_its_pause(pbx):
+    pbx.switches.slow = 0.3
+    started = time.monotonic()
+
+    status, _answer = make_call(pbx, **GOOD_CALL)
+
+    assert status == 200
+    assert time.monotonic() - started >= 0.3
 
 
-@pytest.mark.parametrize(
-    ("pbx_url", "said"),
-    [
-        ("https://vpbx18.example.com/", "PBX_URL points at https://vpbx18.example.com: "),
-        ("http://user:secret@10.0.0.5:8001/path", "PBX_URL points at http://10.0.0.5:8001: "),
-        ("https://127.0.0.1:8001/", "PBX_URL points at https://127.0.0.1:8001: "),
-        ("", "PBX_URL is empty: "),
-    ],
-)
-def test_from_settings_with_a_real_pbx_serves_nothing(settings, pbx_url, said):
-    settings.PBX_URL, settings.PBX_TOKEN = pbx_url, TOKEN
-    out = io.StringIO()
+def test_shutdown_cuts_a_slow_answer_short_and_places_no_call():
+    with running_pbx() as pbx:
+        pbx.switches.slow = 60
+        outcome: list[object] = []
+        asking = threading.Thread(target=lambda: outcome.append(asked(pbx)))
+        asking.start()
+        deadline = time.monotonic() + 10
+        while not pbx.received:
+            assert asking.is_alive(), outcome
+            assert time.monotonic() < deadline, "the makeCall did not arrive"
+            time.sleep(0.01)
+    asking.join(10)
 
-    # --exit would return after serving for a moment: the output shows it never began.
-    call_command("pbx_emulator", "--from-settings", "--exit", stdout=out)
-
-    assert said + "not starting the emulator" in out.getvalue()
-    assert "emulator at" not in out.getvalue()
-    assert "secret" not in out.getvalue()
+    assert not asking.is_alive()
+    assert isinstance(outcome[0], http.client.RemoteDisconnected)
+    assert pbx.placed == []
 
 
-def test_from_settings_without_a_token_serves_nothing(settings):
-    settings.PBX_URL, settings.PBX_TOKEN = f"http://127.0.0.1:{free_port()}/", ""
-    out = io.StringIO()
-
-    call_command("pbx_emulator", "--from-settings", "--exit", stdout=out)
-
-    assert "PBX_TOKEN is empty: not starting the emulator" in out.getvalue()
-    assert "emulator at" not in out.getvalue()
-
-
-@pytest.mark.parametrize("option", [("--port", "8002"), ("--host", "0.0.0.0"), ("--token", "t")])
-def test_from_settings_takes_no_address_or_token_of_its_own(option):
-    with pytest.raises(CommandError, match="leave out --host, --port and --token"):
-        call_command("pbx_emulator", "--from-settings", *option, "--exit")
-
-
-def test_from_settings_listens_at_pbx_url_and_keeps_the_token_to_itself(settings):
-    port = free_port()
-    settings.PBX_URL, settings.PBX_TOKEN = f"http://127.0.0.1:{port}/", TOKEN
-    out = io.StringIO()
-
-    call_command("pbx_emulator", "--from-settings", "--exit", stdout=out)
-
-    assert f"XVB PBX emulator at http://127.0.0.1:{port}/" in out.getvalue()
-    assert "The CRM's PBX_URL and PBX_TOKEN point here." in out.getvalue()
-    assert TOKEN not in out.getvalue()
-
-
-@pytest.fixture
-def settings_emulator(live_server, settings) -> Iterator[str]:  # noqa: ANN001
-    """`pbx_emulator --from-settings` as `make run` starts it: its own process, PBX_URL's port."""
-    url = f"http://127.0.0.1:{free_port()}/"
-    settings.PBX_URL, settings.PBX_TOKEN = url, TOKEN
-    env = {**os.environ, "PBX_URL": url, "PBX_TOKEN": TOKEN, "PBX_ACCESS_CODE": ACCESS_CODE,
-           "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "pbx_emulator", "--from-settings",
-         "--crm-url", f"{live_server.url}/crm-api", "--pace", "0.02"],
-        cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )
+def asked(pbx: PbxEmulator) -> object:
+    """makeCall's answer, or the exception instead."""
     try:
-        deadline = time.monotonic() + 20
-        while not listening(url):
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "the emulator did not start listening"
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()  # what `make run`'s trap sends
-        process.wait(timeout=10)
-    assert not listening(url)
+        return make_call(pbx, **GOOD_CALL)
+    except urllib.error.URLError as error:
+        return error.reason
+    except OSError as error:
+        return error
 
 
-def listening(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=1):
-            return True
-    except OSError:
-        return False
+def test_a_late_recording_is_404_for_its_first_downloads_each(pbx):
+    pbx.switches.late_recordings = 2
+    first, second = pbx.recording_url("first"), pbx.recording_url("second")
+
+    assert [download(first), download(first), download(second), download(first)] == [
+        404, 404, 404, 200
+    ]
+    assert pbx.downloads == ["/recordings/first.wav"] * 2 + ["/recordings/second.wav",
+                                                             "/recordings/first.wav"]
 
 
-def test_from_settings_emulator_takes_the_crms_click_to_call(settings_emulator):
-    request = urllib.request.Request(
-        settings_emulator, data=urlencode(GOOD_CALL).encode(), method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        callid = json.loads(response.read())["uuid"]
+def test_late_recordings_fail_with_the_status_asked_for(pbx):
+    pbx.switches.late_recordings, pbx.switches.late_status = 1, 503
 
-    deadline = time.monotonic() + 10
-    while not Call.objects.filter(callid=callid, outcome="answered").exists():
-        assert time.monotonic() < deadline, "the call did not reach the CRM"
-        time.sleep(0.05)
-    call = Call.objects.get(callid=callid)
-    assert call.record_link == f"{settings_emulator}recordings/{callid}.wav"
-    with urllib.request.urlopen(call.record_link, timeout=5) as response:
-        data = response.read()
-    with wave.open(io.BytesIO(data)) as recording:
-        assert recording.getnframes() > 0
+    assert [download(pbx.recording_url("c1")) for _ in range(2)] == [503, 200]
