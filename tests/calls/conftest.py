@@ -1,4 +1,5 @@
 """Fixtures for the calls tests: the PBX emulator as the CRM's PBX, a resolver for recordings."""
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -6,7 +7,6 @@ import pytest
 
 from calls.pbx.emulator import EmulatorConfig, PbxEmulator
 from calls.recordings import links as recording_links
-from tests.calls.fake_pbx import FakePbx, serve_fake_pbx
 from tests.calls.recording_server import Resolver
 from tests.conftest import ACCESS_CODE
 
@@ -46,14 +46,12 @@ def live_pbx(live_server, settings) -> Iterator[PbxEmulator]:  # noqa: ANN001
         yield emulator
 
 
-@pytest.fixture
-def fake_pbx(settings) -> Iterator[FakePbx]:  # noqa: ANN001
-    """A local HTTP server answering makeCall, configured as the CRM's PBX."""
-    with serve_fake_pbx() as pbx_server:
-        settings.PBX_URL = pbx_server.url
-        settings.PBX_TOKEN = PBX_TOKEN
-        settings.PBX_TIMEOUT = 0.3
-        yield pbx_server
+def closed_port_url() -> str:
+    """A local URL on which nothing listens: connecting is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture

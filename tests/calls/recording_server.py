@@ -1,4 +1,9 @@
-"""A real HTTP(S) server on 127.0.0.1 standing in for the PBX's recording links."""
+"""Scaffolding for the recording fetcher's tests: an HTTP(S) server on 127.0.0.1 whose every
+answer the test scripts, and which tells what the fetcher sent (path, Host, TLS name).
+
+Not a stand-in for the PBX (that is calls/pbx/emulator.py): it plays whatever a recording link
+may lead to, hostile or broken — redirects to forbidden addresses, a web page, a lying length,
+bytes trickled to hold a worker, a certificate for another name."""
 import socket
 import ssl
 import threading

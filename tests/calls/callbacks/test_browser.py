@@ -2,33 +2,18 @@
 "Call back" in a real browser (Debian's chromium), the emulator plays the answered outbound
 call, and the callback closes with the client's wait recorded."""
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Permission, User
 
 from calls.models import Call, Callback
-from calls.pbx.emulator import EmulatorConfig, PbxEmulator
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.browser import launched, log_in
-from tests.conftest import ACCESS_CODE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOKEN = "emulator-token"
 CLIENT = "79201119613"
-
-
-@pytest.fixture
-def emulator(live_server, settings) -> Iterator[PbxEmulator]:  # noqa: ANN001
-    config = EmulatorConfig(crm_url=f"{live_server.url}/crm-api", access_code=ACCESS_CODE,
-                            token=TOKEN, pace=0.05, seed=3)
-    pbx = PbxEmulator(config, host="127.0.0.1", port=0, log=lambda line: None)
-    pbx.start()
-    settings.PBX_URL, settings.PBX_TOKEN = pbx.url, TOKEN
-    yield pbx
-    pbx.shutdown()
 
 
 def wait_for(condition, seconds: float = 10.0) -> bool:  # noqa: ANN001
@@ -41,7 +26,7 @@ def wait_for(condition, seconds: float = 10.0) -> bool:  # noqa: ANN001
 
 
 def test_missed_call_becomes_a_callback_that_closes_once_called_back(
-    live_server, emulator, chromium
+    live_server, live_pbx, chromium
 ):
     from playwright.sync_api import expect
 
@@ -52,7 +37,7 @@ def test_missed_call_becomes_a_callback_that_closes_once_called_back(
     anna = Agent.objects.create(extension="100", name="Анна", user=user)
     save_contact(name="Вася", company="Рога и Копыта", responsible=anna, phones=["+" + CLIENT])
 
-    missed = emulator.place_one_inbound(CLIENT, status="missed")
+    missed = live_pbx.place_one_inbound(CLIENT, status="missed")
     task = Callback.objects.get()
     assert (task.phone, task.agent, task.missed_call.callid) == ("+" + CLIENT, anna,
                                                                  missed.callid)
@@ -69,7 +54,7 @@ def test_missed_call_becomes_a_callback_that_closes_once_called_back(
             "Звоним на +7 920 111-96-13 с номера 100…"
         )
 
-    assert emulator.join(timeout=10)
+    assert live_pbx.join(timeout=10)
     assert wait_for(lambda: Callback.objects.filter(closed_at__isnull=False).exists())
     task.refresh_from_db()
     back = Call.objects.get(direction="out")

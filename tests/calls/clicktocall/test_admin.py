@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from calls.models import Call, CallAttempt
 from calls.pbx import protocol
+from calls.pbx.emulator_http import Reply
 from calls.services import record_event
 from contacts.models import Agent, Contact
 from contacts.services import save_contact
+from tests.calls.conftest import PBX_TOKEN
 from tests.html import tags
 
 pytestmark = pytest.mark.django_db
@@ -77,15 +79,15 @@ def test_contact_page_has_a_call_button_beside_each_number(browser, contact):
     assert all(b["type"] == "submit" and b["formmethod"] == "post" for b in buttons)
 
 
-def test_pressing_call_rings_the_agent_then_the_client(browser, contact, fake_pbx):
+def test_pressing_call_rings_the_agent_then_the_client(browser, contact, pbx):
     page = f"{CONTACTS}{contact.pk}/change/"
 
     response = browser.post(PLACE, {"to": "+79201119613"}, HTTP_REFERER=f"http://testserver{page}")
 
     assert response.status_code == 302
     assert response["Location"] == f"http://testserver{page}"
-    assert fake_pbx.received == [
-        {"cmd": "makeCall", "token": fake_pbx_token(), "from": "100", "to": "79201119613"}
+    assert pbx.received == [
+        {"cmd": "makeCall", "token": PBX_TOKEN, "from": "100", "to": "79201119613"}
     ]
     shown = browser.get(page)
     assert messages_of(shown) == ["Calling +7 920 111-96-13 from 100…"]
@@ -93,42 +95,36 @@ def test_pressing_call_rings_the_agent_then_the_client(browser, contact, fake_pb
     assert (attempt.user.username, attempt.result) == ("manager", "ok")
 
 
-def fake_pbx_token() -> str:
-    from tests.calls.conftest import PBX_TOKEN
-
-    return PBX_TOKEN
-
-
-def test_the_button_posts_the_page_own_csrf_token(manager, contact, fake_pbx):
+def test_the_button_posts_the_page_own_csrf_token(manager, contact, pbx):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(manager)
 
     forged = browser.post(PLACE, {"to": "+79201119613"})
     assert forged.status_code == 403
-    assert fake_pbx.received == []
+    assert pbx.received == []
 
     page = browser.get(f"{CONTACTS}{contact.pk}/change/")
     token = next(i["value"] for i in tags(page, "input") if i["name"] == "csrfmiddlewaretoken")
     pressed = browser.post(PLACE, {"csrfmiddlewaretoken": token, "to": "+79201119613"})
     assert pressed.status_code == 302
-    assert len(fake_pbx.received) == 1
+    assert len(pbx.received) == 1
 
 
-def test_a_get_places_no_call(browser, fake_pbx):
+def test_a_get_places_no_call(browser, pbx):
     assert browser.get(PLACE, {"to": "+79201119613"}).status_code == 405
-    assert fake_pbx.received == []
+    assert pbx.received == []
 
 
-def test_a_double_click_places_one_call(browser, contact, fake_pbx):
+def test_a_double_click_places_one_call(browser, contact, pbx):
     browser.post(PLACE, {"to": "+79201119613"}, follow=True)
     second = browser.post(PLACE, {"to": "8 920 111-96-13"}, follow=True)
 
-    assert len(fake_pbx.received) == 1
+    assert len(pbx.received) == 1
     assert messages_of(second) == ["+7 920 111-96-13 is being called already."]
 
 
-def test_pbx_refusal_is_a_message_not_an_error_page(browser, contact, fake_pbx):
-    fake_pbx.answer(401, {"error": "Invalid token"})
+def test_pbx_refusal_is_a_message_not_an_error_page(browser, contact, pbx):
+    pbx.switches.make_call_reply = Reply.error(401)
 
     response = browser.post(PLACE, {"to": "+79201119613"}, follow=True)
 
@@ -147,14 +143,14 @@ def test_unconfigured_pbx_is_a_message(browser, contact, settings):
     ]
 
 
-def test_not_a_phone_is_a_message(browser, fake_pbx):
+def test_not_a_phone_is_a_message(browser, pbx):
     response = browser.post(PLACE, {"to": "call me"}, follow=True)
 
     assert messages_of(response) == ["“call me” is not a phone number."]
-    assert fake_pbx.received == []
+    assert pbx.received == []
 
 
-def test_going_back_never_leaves_the_site(browser, fake_pbx):
+def test_going_back_never_leaves_the_site(browser, pbx):
     response = browser.post(
         PLACE, {"to": "+79201119613", "next": "https://evil.example/"},
         HTTP_REFERER="https://evil.example/x",
@@ -163,7 +159,7 @@ def test_going_back_never_leaves_the_site(browser, fake_pbx):
     assert response["Location"] == "/admin/"
 
 
-def test_without_permission_there_is_no_button_and_no_call(client, contact, fake_pbx):
+def test_without_permission_there_is_no_button_and_no_call(client, contact, pbx):
     user = staff("clerk", "view_contact", "change_contact", "view_call")
     client.force_login(user)
 
@@ -173,11 +169,11 @@ def test_without_permission_there_is_no_button_and_no_call(client, contact, fake
     response = client.post(PLACE, {"to": "+79201119613"}, follow=True)
     assert response.status_code == 200
     assert messages_of(response) == ["You do not have permission to place calls."]
-    assert fake_pbx.received == []
+    assert pbx.received == []
     assert not CallAttempt.objects.exists()
 
 
-def test_a_user_without_an_agent_is_sent_to_link_one(client, contact, fake_pbx):
+def test_a_user_without_an_agent_is_sent_to_link_one(client, contact, pbx):
     user = staff("boss", *MANAGER_PERMS, "change_agent", "view_agent", extension=None)
     client.force_login(user)
 
@@ -186,10 +182,10 @@ def test_a_user_without_an_agent_is_sent_to_link_one(client, contact, fake_pbx):
     (message,) = messages_of(response)
     assert message.startswith("Your user is not linked to an active agent")
     assert 'href="/admin/contacts/agent/"' in response.content.decode()
-    assert fake_pbx.received == []
+    assert pbx.received == []
 
 
-def test_a_user_without_an_agent_nor_rights_over_agents_is_told_whom_to_ask(client, fake_pbx):
+def test_a_user_without_an_agent_nor_rights_over_agents_is_told_whom_to_ask(client, pbx):
     user = staff("newbie", *MANAGER_PERMS, extension=None)
     client.force_login(user)
 
@@ -199,17 +195,17 @@ def test_a_user_without_an_agent_nor_rights_over_agents_is_told_whom_to_ask(clie
     assert "Ask an administrator to link your user to an agent." in message
 
 
-def test_an_inactive_agent_does_not_ring(client, manager, fake_pbx):
+def test_an_inactive_agent_does_not_ring(client, manager, pbx):
     Agent.objects.filter(user=manager).update(is_active=False)
     client.force_login(manager)
 
     response = client.post(PLACE, {"to": "+79201119613"}, follow=True)
 
     assert "not linked to an active agent" in messages_of(response)[0]
-    assert fake_pbx.received == []
+    assert pbx.received == []
 
 
-def test_russian_users_read_russian(browser, contact, fake_pbx):
+def test_russian_users_read_russian(browser, contact, pbx):
     response = browser.post(
         PLACE, {"to": "+79201119613"}, follow=True, HTTP_ACCEPT_LANGUAGE="ru"
     )
@@ -229,21 +225,21 @@ def act(browser: Client, *contacts: Contact) -> list[str]:
     return messages_of(response)
 
 
-def test_the_call_action_calls_the_one_selected_contact_first_number(browser, contact, fake_pbx):
+def test_the_call_action_calls_the_one_selected_contact_first_number(browser, contact, pbx):
     assert act(browser, contact) == ["Calling +7 920 111-96-13 from 100…"]
-    assert [r["to"] for r in fake_pbx.received] == ["79201119613"]
+    assert [r["to"] for r in pbx.received] == ["79201119613"]
 
 
-def test_the_call_action_wants_exactly_one_contact(browser, contact, fake_pbx):
+def test_the_call_action_wants_exactly_one_contact(browser, contact, pbx):
     other = save_contact(name="Петя", phones=["+79201110000"])
 
     assert act(browser, contact, other) == [
         "Select exactly one contact to call (selected: 2)."
     ]
-    assert fake_pbx.received == []
+    assert pbx.received == []
 
 
-def test_the_call_action_on_a_contact_without_numbers(browser, fake_pbx):
+def test_the_call_action_on_a_contact_without_numbers(browser, pbx):
     mute = save_contact(name="Без номера", phones=[])
 
     assert act(browser, mute) == ["Без номера has no phone number to call."]
@@ -261,7 +257,7 @@ def test_the_call_action_is_offered_only_to_who_may_call(client, manager, contac
 
 # --- "Call back" in the call log ---------------------------------------------------------------
 
-def test_missed_calls_have_call_back_answered_ones_do_not(browser, fake_pbx):
+def test_missed_calls_have_call_back_answered_ones_do_not(browser, pbx):
     missed_call("missed-1", "79201119613")
     deliver(callid="ok-1", type="in", event="INCOMING", phone="74951234567")
     deliver(callid="ok-1", type="in", event="ANSWERED", phone="74951234567", ext="100")
@@ -276,7 +272,7 @@ def test_missed_calls_have_call_back_answered_ones_do_not(browser, fake_pbx):
     ]
 
 
-def test_call_back_from_the_call_page(browser, fake_pbx):
+def test_call_back_from_the_call_page(browser, pbx):
     call = missed_call()
     page = f"{CALLS}{call.pk}/change/"
 
@@ -288,7 +284,7 @@ def test_call_back_from_the_call_page(browser, fake_pbx):
     assert response.redirect_chain[-1][0] == f"http://testserver{page}"
 
 
-def test_no_call_back_button_without_permission(client, fake_pbx):
+def test_no_call_back_button_without_permission(client, pbx):
     missed_call()
     client.force_login(staff("auditor", "view_call"))
 

@@ -1,5 +1,5 @@
 """In a real browser (Debian's chromium driven by Playwright): log in, press "Call" on a
-contact's page, see the success message, and the PBX (a local stand-in) got the makeCall."""
+contact's page, see the success message, and the PBX (the emulator) got the makeCall."""
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils.timezone import now
@@ -27,7 +27,7 @@ def log_in_as_manager(page, base_url: str) -> None:  # noqa: ANN001
 
 
 def test_press_call_on_a_contact_page_and_see_the_call_placed(
-    live_server, fake_pbx, chromium, manager
+    live_server, pbx, chromium, manager
 ):
     from playwright.sync_api import expect
 
@@ -45,10 +45,10 @@ def test_press_call_on_a_contact_page_and_see_the_call_placed(
         expect(success).to_have_text("Calling +7 920 111-96-13 from 100…")
         assert page.url.endswith(f"/admin/contacts/contact/{contact.pk}/change/")
 
-    assert [(r["from"], r["to"]) for r in fake_pbx.received] == [("100", "79201119613")]
+    assert [(r["from"], r["to"]) for r in pbx.received] == [("100", "79201119613")]
 
 
-def test_call_back_a_missed_call_from_the_call_log(live_server, fake_pbx, chromium, manager):
+def test_call_back_a_missed_call_from_the_call_log(live_server, pbx, chromium, manager):
     from playwright.sync_api import expect
 
     for fields in (
@@ -68,11 +68,11 @@ def test_call_back_a_missed_call_from_the_call_log(live_server, fake_pbx, chromi
         expect(success).to_have_text("Звоним на +7 920 111-96-13 с номера 100…")
         assert page.url.endswith("/admin/calls/call/?outcome__exact=missed")
 
-    assert [(r["from"], r["to"]) for r in fake_pbx.received] == [("100", "79201119613")]
+    assert [(r["from"], r["to"]) for r in pbx.received] == [("100", "79201119613")]
 
 
 def test_enter_in_a_field_saves_the_contact_and_calls_nobody(
-    live_server, fake_pbx, chromium, manager
+    live_server, pbx, chromium, manager
 ):
     contact = save_contact(name="Вася", phones=["8 920 111-96-13"])
 
@@ -89,4 +89,4 @@ def test_enter_in_a_field_saves_the_contact_and_calls_nobody(
 
     contact.refresh_from_db()
     assert contact.name == "Василий"
-    assert fake_pbx.received == []
+    assert pbx.received == []

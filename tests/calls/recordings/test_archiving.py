@@ -1,4 +1,8 @@
-"""Archiving recordings: enqueued with the event, fetched safely, retried, refused, stored once."""
+"""Archiving recordings: enqueued with the event, fetched safely, retried, refused, stored once.
+
+The PBX emulator serves the recordings, late or slowly when a test says so; what else a link
+may lead to (other types and framing, a web page, a redirect to the cloud's metadata) comes
+from the scripted server in tests/calls/recording_server.py."""
 import hashlib
 import io
 import os
@@ -20,11 +24,11 @@ from django_tasks_db.models import DBTaskResult
 
 from calls.models import Call, Recording
 from calls.pbx import protocol
-from calls.pbx.emulator import EmulatorConfig, PbxEmulator, tone_wav
+from calls.pbx.emulator import PbxEmulator, tone_wav
 from calls.recordings import services as recordings
 from calls.services import record_event
+from tests.calls.conftest import closed_port_url
 from tests.calls.recording_server import Answer, RecordingServer, serve_recordings
-from tests.conftest import ACCESS_CODE
 
 WAV = tone_wav(seconds=0.5)
 TASK = "calls.recordings.services.archive_recording"
@@ -119,18 +123,19 @@ def test_a_call_without_a_link_has_no_recording():
 
 
 @pytest.mark.django_db
-def test_a_wav_is_archived_with_its_size_checksum_and_type(server, media):
-    recording = recording_for(server.serve("/r/c1.wav", Answer(body=WAV)))
+def test_a_wav_is_archived_with_its_size_checksum_and_type(pbx, media):
+    recording = recording_for(pbx.recording_url("c1"))
 
     recording = archive(recording)
 
     assert recording.status == Recording.Status.ARCHIVED
-    assert (recording.size, recording.sha256) == (len(WAV), hashlib.sha256(WAV).hexdigest())
+    assert (recording.size, recording.sha256) == (len(pbx.wav),
+                                                  hashlib.sha256(pbx.wav).hexdigest())
     assert recording.content_type == "audio/wav"
     assert recording.attempts == 1 and recording.archived_at is not None
     assert recording.claimed_by == "" and recording.claimed_until is None
     with default_storage.open(recording.file.name) as stored:
-        assert stored.read() == WAV
+        assert stored.read() == pbx.wav
     assert stored_files(media) == [media / recording.file.name]
     assert recording.file.name.endswith(".wav") and "c1" not in recording.file.name
 
@@ -152,9 +157,9 @@ def test_a_body_without_content_length_is_archived(server):
 
 
 @pytest.mark.django_db
-def test_404_is_retried_with_backoff_then_archived(server, django_capture_on_commit_callbacks):
-    link = server.serve("/late.wav", Answer(status=404, content_type="text/html"), Answer(body=WAV))
-    recording = recording_for(link)
+def test_404_is_retried_with_backoff_then_archived(pbx, django_capture_on_commit_callbacks):
+    pbx.switches.late_recordings = 1  # the PBX is still writing it
+    recording = recording_for(pbx.recording_url("late"))
 
     with django_capture_on_commit_callbacks(execute=True):
         recording = archive(recording)
@@ -165,18 +170,19 @@ def test_404_is_retried_with_backoff_then_archived(server, django_capture_on_com
     assert retry.run_after == recording.next_attempt_at
 
     assert archive(recording).attempts == 1  # not due yet: no request, no attempt
-    assert len(server.requests) == 1
+    assert len(pbx.downloads) == 1
 
     Recording.objects.filter(pk=recording.pk).update(next_attempt_at=timezone.now())
     recording = archive(recording)
     assert (recording.status, recording.attempts, recording.error) == ("archived", 2, "")
-    assert len(server.requests) == 2
+    assert len(pbx.downloads) == 2
 
 
 @pytest.mark.django_db
-def test_backoff_doubles_and_the_last_try_is_at_the_deadline(server, settings):
+def test_backoff_doubles_and_the_last_try_is_at_the_deadline(pbx, settings):
     settings.RECORDINGS_RETRY_FOR = 150
-    recording = recording_for(server.serve("/gone.wav", Answer(status=503)))
+    pbx.switches.late_recordings, pbx.switches.late_status = 3, 503  # its storage is down
+    recording = recording_for(pbx.recording_url("gone"))
 
     waits = []
     for _attempt in range(3):
@@ -191,8 +197,6 @@ def test_backoff_doubles_and_the_last_try_is_at_the_deadline(server, settings):
 
 @pytest.mark.django_db
 def test_a_connection_failure_past_the_retry_time_is_lost_with_the_reason(settings):
-    from tests.calls.fake_pbx import closed_port_url
-
     settings.RECORDINGS_RETRY_FOR = 3600
     recording = recording_for(f"{closed_port_url()}r.wav")
     Recording.objects.filter(pk=recording.pk).update(
@@ -237,34 +241,34 @@ def test_permanent_refusals_are_not_retried(
 
 
 @pytest.mark.django_db
-def test_a_forbidden_host_is_refused_before_any_connection(server, settings):
+def test_a_forbidden_host_is_refused_before_any_connection(pbx, settings):
     settings.RECORDINGS_ALLOWED_HOSTS = ["vpbx.example.com"]
-    recording = recording_for(server.serve("/r.wav", Answer(body=WAV)))
+    recording = recording_for(pbx.recording_url("c1"))
 
     recording = archive(recording)
 
     assert recording.status == Recording.Status.REFUSED
     assert "127.0.0.1 is not allowed" in recording.error
-    assert server.requests == []
+    assert pbx.downloads == []
 
 
 # --- idempotent: one copy, whoever runs it and however often --------------------------------------
 
 
 @pytest.mark.django_db
-def test_a_re_run_after_archiving_fetches_nothing(server):
-    recording = archive(recording_for(server.serve("/r.wav", Answer(body=WAV))))
+def test_a_re_run_after_archiving_fetches_nothing(pbx):
+    recording = archive(recording_for(pbx.recording_url("c1")))
 
     assert recordings.archive(recording_id=recording.pk) == "archived"
     assert recordings.archive(recording_id=recording.pk, force=True) == "archived"
-    assert len(server.requests) == 1
+    assert len(pbx.downloads) == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_racing_on_one_recording_store_one_copy(server, media):
+def test_two_workers_racing_on_one_recording_store_one_copy(pbx, media):
     # Threads with their own database connections, as two worker processes would have.
-    link = server.serve("/slow.wav", Answer(body=WAV, delay=0.5))
-    recording = recording_for(link)
+    pbx.switches.slow = 0.5
+    recording = recording_for(pbx.recording_url("slow"))
     barrier, results = threading.Barrier(4), []
 
     def worker() -> None:
@@ -282,14 +286,14 @@ def test_two_workers_racing_on_one_recording_store_one_copy(server, media):
 
     recording.refresh_from_db()
     assert recording.status == Recording.Status.ARCHIVED and recording.attempts == 1
-    assert len(server.requests) == 1
+    assert len(pbx.downloads) == 1
     assert stored_files(media) == [media / recording.file.name]
     assert sorted(results).count("archived") >= 1 and len(results) == 4
 
 
 @pytest.mark.django_db
-def test_a_stale_claim_of_a_dead_worker_is_taken_over(server):
-    recording = recording_for(server.serve("/r.wav", Answer(body=WAV)))
+def test_a_stale_claim_of_a_dead_worker_is_taken_over(pbx):
+    recording = recording_for(pbx.recording_url("c1"))
     Recording.objects.filter(pk=recording.pk).update(
         claimed_by="dead", claimed_until=timezone.now() - timedelta(seconds=1)
     )
@@ -298,22 +302,22 @@ def test_a_stale_claim_of_a_dead_worker_is_taken_over(server):
 
 
 @pytest.mark.django_db
-def test_a_live_claim_is_left_alone(server):
-    recording = recording_for(server.serve("/r.wav", Answer(body=WAV)))
+def test_a_live_claim_is_left_alone(pbx):
+    recording = recording_for(pbx.recording_url("c1"))
     Recording.objects.filter(pk=recording.pk).update(
         claimed_by="busy", claimed_until=timezone.now() + timedelta(minutes=5)
     )
 
     assert archive(recording).status == Recording.Status.PENDING
-    assert server.requests == []
+    assert pbx.downloads == []
 
 
 # --- commands: archive what is missing, prune what is old -----------------------------------------
 
 
 @pytest.mark.django_db
-def test_archive_recordings_enqueues_calls_from_before_the_feature(server):
-    link = server.serve("/old.wav", Answer(body=WAV))
+def test_archive_recordings_enqueues_calls_from_before_the_feature(pbx):
+    link = pbx.recording_url("old")
     call = Call.objects.create(callid="old", started_at=timezone.now(), record_link=link)
     out = io.StringIO()
 
@@ -325,8 +329,8 @@ def test_archive_recordings_enqueues_calls_from_before_the_feature(server):
 
 
 @pytest.mark.django_db
-def test_archive_recordings_now_downloads_here(server):
-    link = server.serve("/old.wav", Answer(body=WAV))
+def test_archive_recordings_now_downloads_here(pbx):
+    link = pbx.recording_url("old")
     call = Call.objects.create(callid="old", started_at=timezone.now(), record_link=link)
     Call.objects.create(callid="silent", started_at=timezone.now())
     out = io.StringIO()
@@ -405,28 +409,21 @@ def run_worker(media: Path, *, pbx_url: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_emulators_recording_is_archived_by_a_real_worker(live_server, media, settings):
-    config = EmulatorConfig(crm_url=f"{live_server.url}/crm-api", access_code=ACCESS_CODE,
-                            token="t", pace=0.01, seed=7)
-    emulator = PbxEmulator(config, host="127.0.0.1", port=0, log=lambda line: None)
-    emulator.start()
-    try:
-        callid = emulator.make_call(ext="100", phone="79201119613")
-        assert emulator.join(timeout=10)
-        call = Call.objects.get(callid=callid)
-        assert call.recording.status == Recording.Status.PENDING
-        assert len(tasks_enqueued()) == 1
+def test_the_emulators_recording_is_archived_by_a_real_worker(live_pbx: PbxEmulator, media):
+    callid = live_pbx.make_call(ext="100", phone="79201119613")
+    assert live_pbx.join(timeout=10)
+    call = Call.objects.get(callid=callid)
+    assert call.recording.status == Recording.Status.PENDING
+    assert len(tasks_enqueued()) == 1
 
-        result = run_worker(media, pbx_url=emulator.url)  # allowed: PBX_URL's host
-    finally:
-        emulator.shutdown()
+    result = run_worker(media, pbx_url=live_pbx.url)  # allowed: PBX_URL's host
 
     assert result.returncode == 0, result.stdout + result.stderr
     call.recording.refresh_from_db()
     assert call.recording.status == Recording.Status.ARCHIVED, call.recording.error
-    assert (media / call.recording.file.name).read_bytes() == emulator.wav
-    assert call.recording.sha256 == hashlib.sha256(emulator.wav).hexdigest()
+    assert (media / call.recording.file.name).read_bytes() == live_pbx.wav
+    assert call.recording.sha256 == hashlib.sha256(live_pbx.wav).hexdigest()
     [task] = tasks_enqueued()
     assert task.status == "SUCCESSFUL"
-    assert run_worker(media, pbx_url=emulator.url).returncode == 0  # nothing left to do
+    assert run_worker(media, pbx_url=live_pbx.url).returncode == 0  # nothing left to do
     assert stored_files(media) == [media / call.recording.file.name]
