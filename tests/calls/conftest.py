@@ -34,7 +34,6 @@ def pbx(settings) -> Iterator[PbxEmulator]:  # noqa: ANN001
     recordings; it plays no calls back, the tests deliver the events they need."""
     with running_pbx() as emulator:
         settings.PBX_URL, settings.PBX_TOKEN = emulator.url, PBX_TOKEN
-        settings.PBX_TIMEOUT = 0.3
         yield emulator
 
 

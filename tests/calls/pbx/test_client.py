@@ -90,7 +90,8 @@ def test_connection_refused_is_unreachable(settings):
         call()
 
 
-def test_a_silent_pbx_times_out_after_pbx_timeout(pbx):
+def test_a_silent_pbx_times_out_after_pbx_timeout(pbx, settings):
+    settings.PBX_TIMEOUT = 0.3
     pbx.switches.slow = 60  # far past PBX_TIMEOUT; the test's end cuts it short
     started = time.monotonic()
 

@@ -379,4 +379,6 @@ def test_a_pbx_dripping_its_answer_is_cut_off_near_pbx_timeout(settings):
             pbx_client.make_call(extension="100", phone_e164="+79201119613")
         took = time.monotonic() - started
 
-    assert took < 2 * settings.PBX_TIMEOUT + 0.5
+    # Cut off, not read to the end: the whole answer takes ~15 s to drip (a third of that
+    # leaves a busy machine ten times PBX_TIMEOUT to notice).
+    assert took < 5
