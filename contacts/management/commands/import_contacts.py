@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from contacts.importer import ContactImportError, ImportSummary, import_contacts
+from contacts.importing import ContactImportError, ImportSummary, import_contacts
 
 BAR_WIDTH = 30
 REDRAW_SECONDS = 0.2  # a million rows make 2000 batches: redraw a few times a second at most

@@ -9,9 +9,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts import import_encoding, import_reading
-from contacts.import_encoding import EncodingError, choose_encoding
-from contacts.importer import ImportSummary, RowError, import_contacts
+from contacts.importing import ImportSummary, RowError, import_contacts, reading
+from contacts.importing import encoding as file_encoding
+from contacts.importing.encoding import EncodingError, choose_encoding
 from contacts.models import Contact
 
 pytestmark = pytest.mark.django_db
@@ -213,7 +213,7 @@ def test_deciding_reads_the_file_in_blocks(write, monkeypatch):
             return super().read(size)
 
     assert choose_encoding(Recording(data)) == "koi8_r"
-    assert max(reads) == import_encoding._BLOCK < len(data)
+    assert max(reads) == file_encoding._BLOCK < len(data)
 
 
 # --- every line accounted for --------------------------------------------------------------------
@@ -231,16 +231,15 @@ def adds_up(summary: ImportSummary) -> bool:
     )
 
 
-@pytest.mark.parametrize("read_ahead", [False, True])
-def test_an_unbalanced_quote_in_the_middle_costs_its_row_only(write, read_ahead):
+def test_an_unbalanced_quote_in_the_middle_costs_its_row_only(write):
     lines = rows_file(1000).splitlines(keepends=True)
     lines[500] = lines[500].replace(";", ';"', 1)  # data row 500, on line 501
 
-    summary = import_contacts(io.BytesIO("".join(lines).encode()), read_ahead=read_ahead)
+    summary = import_contacts(io.BytesIO("".join(lines).encode()))
 
     assert summary.errors == [RowError(501, summary.errors[0].reason)]
     assert "never closed" not in summary.errors[0].reason
-    assert f"not closed within {import_reading.MAX_ROW_LINES} lines" in summary.errors[0].reason
+    assert f"not closed within {reading.MAX_ROW_LINES} lines" in summary.errors[0].reason
     assert (summary.created, summary.skipped) == (999, 1)
     assert line_count(summary) == (1001, 1, 1000, 0)
     assert adds_up(summary)

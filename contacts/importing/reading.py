@@ -1,5 +1,5 @@
 """Reading a contacts CSV file: its header, then its rows, each from the physical lines it
-takes, checked cell by cell.
+takes, checked cell by cell, in batches for the planning and writing that follow.
 
 Every physical line is accounted for: the header's, a row's (a quoted cell may take several),
 or a blank one. A quoted cell that is not closed within MAX_ROW_LINES lines, or at all, or that
@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -315,3 +315,36 @@ def _unbalanced(cells: list[str], lines: _Lines, header: Header) -> str:
 
 def _lines(count: int) -> str:
     return "1 line" if count == 1 else f"{count} lines"
+
+
+class Batch(NamedTuple):
+    """A batch of good rows (none when only bad rows came), the bad rows read with them, the
+    bytes read so far and the lines counted so far."""
+
+    rows: list[ContactRow]
+    errors: list[RowError]
+    position: int
+    lines: LineCount
+
+
+def read_batches(
+    text: io.TextIOBase, binary: BinaryIO, header: Header, batch_size: int
+) -> Iterator[Batch]:
+    """The rows after the header, read and checked, in batches of `batch_size` (`binary`:
+    the file under `text`, for the bytes read); the last batch (maybe empty) comes when the
+    whole file is read."""
+    rows: list[ContactRow] = []
+    errors: list[RowError] = []
+    lines = LineCount()
+    for row in read_rows(text, header, lines):
+        if isinstance(row, RowError):
+            errors.append(row)
+            if len(errors) == batch_size:
+                yield Batch([], errors, binary.tell(), lines)
+                errors = []
+        else:
+            rows.append(row)
+            if len(rows) == batch_size:
+                yield Batch(rows, errors, binary.tell(), lines)
+                rows, errors = [], []
+    yield Batch(rows, errors, binary.tell(), lines)
