@@ -15,9 +15,9 @@ from queue import Empty, SimpleQueue
 
 from django.db import connection, transaction
 
-from contacts.importing import sql_writing
 from contacts.importing.planning import Counts, Plan, look_up, plan
 from contacts.importing.reading import Batch, ContactImportError, ContactRow
+from contacts.importing.sql_writing import assign_ids, prepare, write
 from contacts.importing.summary import ImportSummary, Progress
 
 WRITERS = 2  # PostgreSQL: batches written at once, by threads with connections of their own
@@ -27,7 +27,7 @@ READER_NICENESS = 10
 READ_AHEAD_BATCHES = 8  # batches the reader may be ahead: the memory an import holds
 
 
-def available() -> bool:
+def can_fork() -> bool:
     """Whether the fast path can run here: its reader is a fork."""
     return "fork" in multiprocessing.get_all_start_methods()
 
@@ -85,7 +85,9 @@ def _receive(queue: multiprocessing.Queue, reader: multiprocessing.Process) -> B
     return batch
 
 
-def save(batches: Iterator[Batch], summary: ImportSummary, progress: Progress | None) -> None:
+def save_fast(
+    batches: Iterator[Batch], summary: ImportSummary, progress: Progress | None
+) -> None:
     """Save the batches by the fast path, counting them in `summary`."""
     # Inside the caller's transaction, the import keeps to the caller's connection.
     pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -106,9 +108,9 @@ def _save_batch(rows: list[ContactRow], agents: dict[str, int | None]) -> Counts
     saved = Counts()
     while rows:
         with transaction.atomic(), connection.cursor() as cursor:
-            sql_writing.prepare(cursor)
+            prepare(cursor)
             planned = plan(rows, look_up(rows, agents), agents)
-            sql_writing.write(cursor, planned)
+            write(cursor, planned)
         saved.add_up(planned.counts)
         rows = rows[planned.rows :]
     return saved
@@ -140,7 +142,7 @@ def _write_job(job: _Job) -> None:
                 raise ContactImportError("Not saved: a batch before it failed.")
 
     with transaction.atomic(), connection.cursor() as cursor:
-        sql_writing.write(cursor, job.plan, before_changes=after_the_batch_before)
+        write(cursor, job.plan, before_changes=after_the_batch_before)
         if job.stopped.is_set():
             raise ContactImportError("Not saved: the import stopped.")
 
@@ -218,10 +220,10 @@ def _save_pipelined(
                 keep = WRITE_AHEAD if all(row.phones for row in rows) else 0
                 writers.collect(summary, progress, keep=keep)
                 with transaction.atomic(), connection.cursor() as cursor:
-                    sql_writing.prepare(cursor)
+                    prepare(cursor)
                     in_flight = [job.plan for job in writers.in_flight]
                     planned = plan(rows, look_up(rows, agents), agents, in_flight)
-                    sql_writing.assign_ids(cursor, planned.new)
+                    assign_ids(cursor, planned.new)
                 writers.submit(planned, position)
                 rows = rows[planned.rows :]
         writers.collect(summary, progress, keep=0)

@@ -5,8 +5,8 @@ from typing import BinaryIO
 
 from django.db import connection, transaction
 
-from contacts.importing import pipelining
 from contacts.importing.encoding import EncodingError, choose_encoding, describe
+from contacts.importing.pipelining import can_fork, save_fast
 from contacts.importing.planning import Counts, look_up, plan
 from contacts.importing.reading import ContactImportError, ContactRow, read_batches, read_header
 from contacts.importing.summary import ImportSummary, Progress
@@ -62,7 +62,7 @@ def import_contacts(
         size = binary.seek(0, io.SEEK_END)
         binary.seek(0)
         fast = size >= FAST_MIN_BYTES
-    fast = fast and pipelining.available()
+    fast = fast and can_fork()
     if batch_size is None:
         batch_size = POSTGRESQL_BATCH_SIZE if connection.vendor == "postgresql" else BATCH_SIZE
     text = io.TextIOWrapper(binary, encoding=encoding, newline="")
@@ -70,7 +70,7 @@ def import_contacts(
     try:
         batches = read_batches(text, binary, read_header(text), batch_size)
         if fast:
-            pipelining.save(batches, summary, progress)
+            save_fast(batches, summary, progress)
         else:
             agents: dict[str, int | None] = {"": None}
             for rows, position in summary.good_rows(batches):
