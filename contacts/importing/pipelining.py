@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from contacts.importing.planning import Counts, Plan, look_up, plan
 from contacts.importing.reading import Batch, ContactImportError, ContactRow
-from contacts.importing.sql_writing import assign_ids, prepare, write
+from contacts.importing.sql_writing import assign_ids, prepare, select_in, write
 from contacts.importing.summary import ImportSummary, Progress
 
 WRITERS = 2  # PostgreSQL: batches written at once, by threads with connections of their own
@@ -109,7 +109,7 @@ def _save_batch(rows: list[ContactRow], agents: dict[str, int | None]) -> Counts
     while rows:
         with transaction.atomic(), connection.cursor() as cursor:
             prepare(cursor)
-            planned = plan(rows, look_up(rows, agents), agents)
+            planned = plan(rows, look_up(rows, agents, select_in), agents)
             write(cursor, planned)
         saved.add_up(planned.counts)
         rows = rows[planned.rows :]
@@ -222,7 +222,7 @@ def _save_pipelined(
                 with transaction.atomic(), connection.cursor() as cursor:
                     prepare(cursor)
                     in_flight = [job.plan for job in writers.in_flight]
-                    planned = plan(rows, look_up(rows, agents), agents, in_flight)
+                    planned = plan(rows, look_up(rows, agents, select_in), agents, in_flight)
                     assign_ids(cursor, planned.new)
                 writers.submit(planned, position)
                 rows = rows[planned.rows :]

@@ -5,11 +5,11 @@ A row whose numbers include one already in the CRM lands on that contact (the lo
 numbers belong to several); a row without numbers matches by exact name and company. Numbers
 are merged, non-empty cells replace stored values; otherwise the row makes a new contact.
 """
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.db.models import QuerySet
+from django.db.models import Model
 
 from contacts.agents import ensure_agent
 from contacts.importing.reading import ContactRow
@@ -121,22 +121,33 @@ class Plan:
         return owners
 
 
-def _in_chunks(queryset: QuerySet, key: str, values: list) -> Iterator[tuple]:
-    """The queryset's rows whose `key` is one of `values`, a few hundred values a query."""
+# The fields `names` of the rows of a model whose field `key` is one of the values given.
+SelectIn = Callable[[type[Model], tuple[str, ...], str, list], Iterator[tuple]]
+
+
+def select_in(
+    model: type[Model], names: tuple[str, ...], key: str, values: list
+) -> Iterator[tuple]:
+    """The fields `names` of the model's rows whose `key` is one of `values`, by the ORM, a few
+    hundred values a query."""
+    found = model._default_manager.values_list(*names).order_by()
     for start in range(0, len(values), IN_CHUNK):
-        yield from queryset.filter(**{f"{key}__in": values[start : start + IN_CHUNK]})
+        yield from found.filter(**{f"{key}__in": values[start : start + IN_CHUNK]})
 
 
-def look_up(rows: list[ContactRow], agents: dict[str, int | None]) -> Stored:
+def look_up(
+    rows: list[ContactRow], agents: dict[str, int | None], select: SelectIn | None = None
+) -> Stored:
     """What the database has for a batch; the agents its rows name are created as needed
-    (`agents`: agent ids by extension, filled in as rows name new ones)."""
+    (`agents`: agent ids by extension, filled in as rows name new ones). `select`: how rows
+    are found by a list of keys (select_in by default)."""
+    select = select or select_in
     for row in rows:
         if row.responsible not in agents:
             agent = ensure_agent(row.responsible)
             agents[row.responsible] = agent.pk if agent else None
     numbers = sorted({number for row in rows for number in row.phones})
-    phones = ContactPhone.objects.values_list("number", "contact_id").order_by()
-    owned = list(_in_chunks(phones, "number", numbers))
+    owned = list(select(ContactPhone, ("number", "contact_id"), "number", numbers))
     name_owners: dict[tuple[str, str], Key] = {}
     for row in rows:
         if not row.phones and (row.name, row.company) not in name_owners:
@@ -148,13 +159,10 @@ def look_up(rows: list[ContactRow], agents: dict[str, int | None]) -> Stored:
     fields = ("id", "name", "company", "email", "responsible_id")
     contacts = {
         pk: Draft(pk, name, company, email, responsible_id)
-        for pk, name, company, email, responsible_id in _in_chunks(
-            Contact.objects.values_list(*fields).order_by(), "id", ids
-        )
+        for pk, name, company, email, responsible_id in select(Contact, fields, "id", ids)
     }
     numbers_of: dict[int, set[str]] = {}
-    their_phones = ContactPhone.objects.values_list("contact_id", "number").order_by()
-    for contact_id, number in _in_chunks(their_phones, "contact_id", ids):
+    for contact_id, number in select(ContactPhone, ("contact_id", "number"), "contact_id", ids):
         numbers_of.setdefault(contact_id, set()).add(number)
     for pk, contact in contacts.items():
         contact.stored_phones = frozenset(numbers_of.get(pk, ()))

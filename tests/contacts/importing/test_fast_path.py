@@ -13,6 +13,7 @@ from contacts.importing import (
     ImportSummary,
     RowError,
     import_contacts,
+    pipelining,
     planning,
     reading,
     sql_writing,
@@ -208,14 +209,15 @@ def test_a_contact_deleted_while_its_rows_are_read_leaves_them_to_a_new_contact(
     monkeypatch, fast
 ):
     gone = save_contact(name="Deleted meanwhile", phones=["+79201119613"])
-    in_chunks = planning._in_chunks
+    module = pipelining if fast else planning
+    select_in = module.select_in
 
-    def deleting_first(queryset, key, values):  # noqa: ANN001, ANN202
-        if queryset.model is Contact:  # its number was just found: the admin deletes it now
+    def deleting_first(model, names, key, values):  # noqa: ANN001, ANN202
+        if model is Contact:  # its number was just found: the admin deletes it now
             Contact.objects.filter(pk=gone.pk).delete()
-        return in_chunks(queryset, key, values)
+        return select_in(model, names, key, values)
 
-    monkeypatch.setattr(planning, "_in_chunks", deleting_first)
+    monkeypatch.setattr(module, "select_in", deleting_first)
 
     data = f"{HEADER}Vasya;;8 920 111-96-13;;\r\n".encode()
     summary = import_contacts(io.BytesIO(data), fast=fast)
