@@ -151,7 +151,8 @@ def _cell_positions(columns: dict[str, int]) -> tuple[int, ...]:
 def _parse_cells(
     cells: list[str], positions: tuple[int, ...], region: str | None
 ) -> ContactRow | str:
-    """parse_row with the cells' positions worked out once per file (a million rows)."""
+    """One data row as a ContactRow, or the reason it is bad; the cells' positions are worked
+    out once per file (a million rows)."""
     count = len(cells)
     at_name, at_company, at_phones, at_responsible, at_email = positions
     name = cells[at_name].strip() if at_name < count else ""
@@ -178,11 +179,6 @@ def _parse_cells(
         except ValidationError:
             return f"{email!r} is not an email address"
     return ContactRow(name, company, email, ext, phones)
-
-
-def parse_row(cells: list[str], columns: dict[str, int]) -> ContactRow | str:
-    """One data row as a ContactRow, or the reason it is bad."""
-    return _parse_cells(cells, _cell_positions(columns), settings.PHONE_DEFAULT_REGION)
 
 
 @dataclass
