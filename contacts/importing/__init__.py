@@ -26,8 +26,3 @@ updated, unchanged or skipped.
 The rows are saved in batches, each in a transaction, with a few bulk queries, exactly as if
 they were saved one by one.
 """
-from contacts.importing.reading import ContactImportError, RowError
-from contacts.importing.service import import_contacts
-from contacts.importing.summary import ImportSummary
-
-__all__ = ["ContactImportError", "ImportSummary", "RowError", "import_contacts"]

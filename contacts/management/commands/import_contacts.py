@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from contacts.importing import ContactImportError, ImportSummary, import_contacts
+from contacts.importing.reading import ContactImportError
+from contacts.importing.service import import_contacts
+from contacts.importing.summary import ImportSummary
 
 BAR_WIDTH = 30
 REDRAW_SECONDS = 0.2  # a million rows make 2000 batches: redraw a few times a second at most

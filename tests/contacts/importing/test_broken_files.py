@@ -9,9 +9,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.importing import ImportSummary, RowError, import_contacts, reading
 from contacts.importing import encoding as file_encoding
+from contacts.importing import reading
 from contacts.importing.encoding import EncodingError, choose_encoding
+from contacts.importing.reading import RowError
+from contacts.importing.service import import_contacts
+from contacts.importing.summary import ImportSummary
 from contacts.models import Contact
 
 pytestmark = pytest.mark.django_db

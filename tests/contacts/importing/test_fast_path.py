@@ -9,15 +9,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.importing import (
-    ImportSummary,
-    RowError,
-    import_contacts,
-    pipelining,
-    planning,
-    reading,
-    sql_writing,
-)
+from contacts.importing import pipelining, planning, reading, sql_writing
+from contacts.importing.reading import RowError
+from contacts.importing.service import import_contacts
+from contacts.importing.summary import ImportSummary
 from contacts.models import Agent, Contact
 from contacts.services import find_contact_by_phone, save_contact
 

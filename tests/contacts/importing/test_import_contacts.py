@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from calls.routing import route_lookup
-from contacts.importing import RowError, import_contacts
+from contacts.importing.reading import RowError
+from contacts.importing.service import import_contacts
 from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import normalize_phone
 from contacts.services import save_contact
