@@ -12,6 +12,9 @@ the lookup costs beyond the floor every request pays, on an existing database.
     python manage.py import_contacts /tmp/c.csv
     python benchmarks/inprocess.py --contacts 10000
     python benchmarks/inprocess.py --contacts 10000 --events --profile   # call events, profiled
+
+DJANGO_SETTINGS_MODULE, when set (with PYTHONPATH), serves a variation of the settings: it
+must keep bench_settings' constant view (`from bench_settings import *`).
 """
 import argparse
 import io
@@ -38,8 +41,9 @@ def main() -> int:
                         help="measure (and profile) call events instead of the lookup: "
                              "INCOMING, ANSWERED, COMPLETED of new calls, one after another")
     args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench_settings")
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="bench_settings", DJANGO_DEBUG="false", LOG_LEVEL="WARNING",
+        DJANGO_DEBUG="false", LOG_LEVEL="WARNING",
         DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="false",
         PBX_ACCESS_CODE=ACCESS_CODE,
     )
