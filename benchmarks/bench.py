@@ -32,25 +32,33 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import harness  # noqa: E402
 import lookup  # noqa: E402
-from dashboard import kept_database  # noqa: E402
-from lookup import Figures, Probe, http_request, measure  # noqa: E402
+from harness import (  # noqa: E402
+    Figures,
+    MemorySampler,
+    Pages,
+    Probe,
+    get_pages,
+    get_request,
+    http_request,
+    kept_database,
+    measure,
+    serving,
+)
 
 ROOT = HERE.parent
 SEED = [sys.executable, str(HERE / "bench_seed.py")]
@@ -63,8 +71,8 @@ MB = 1024 * 1024
 
 
 def bench_env(database_url: str, access_code: str) -> dict[str, str]:
-    """lookup.server_env with the benchmark's settings (the constant view) on PYTHONPATH."""
-    env = lookup.server_env(database_url, access_code)
+    """harness.server_env with the benchmark's settings (the constant view) on PYTHONPATH."""
+    env = harness.server_env(database_url, access_code)
     env["DJANGO_SETTINGS_MODULE"] = "bench_settings"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), str(ROOT),
                                                       os.environ.get("PYTHONPATH")]))
@@ -104,62 +112,6 @@ def import_contacts(env: dict[str, str], folder: Path, first: int, count: int) -
     if process.returncode:
         raise SystemExit(f"import_contacts failed:\n{output}")
     return Import(count, seconds, usage.ru_maxrss * 1024, output.strip())
-
-
-# --- gunicorn's workers' memory ------------------------------------------------------------------
-
-
-def _rss(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-@dataclass
-class MemorySampler:
-    """The highest VmRSS of each gunicorn worker, sampled every 0.2 s in a thread."""
-
-    master: int
-    first: dict[int, int] = field(default_factory=dict)
-    peak: dict[int, int] = field(default_factory=dict)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def sample(self) -> None:
-        for pid in _children(self.master):
-            if (rss := _rss(pid)) is not None:
-                self.first.setdefault(pid, rss)
-                self.peak[pid] = max(self.peak.get(pid, 0), rss)
-
-    def run(self) -> None:
-        while not self.stop.wait(0.2):
-            self.sample()
-
-
-@contextmanager
-def serving(env: dict[str, str], folder: Path, name: str) -> Iterator[tuple[int, MemorySampler]]:
-    """gunicorn on a free port with a memory sampler; yields (port, sampler)."""
-    port = lookup.free_port()
-    with lookup.gunicorn(env, port, folder / f"gunicorn-{name}.log") as server:
-        sampler = MemorySampler(server.pid)
-        sampler.sample()
-        thread = threading.Thread(target=sampler.run, daemon=True)
-        thread.start()
-        try:
-            yield port, sampler
-        finally:
-            sampler.stop.set()
-            thread.join()
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -202,44 +154,6 @@ def event_probes(calls: int, senders: int, access_code: str, contacts: int,
             )
     # measure() gives client n the probes n, n+senders, ...: interleave to keep each order.
     return [probe for probes in zip(*per_sender, strict=True) for probe in probes]
-
-
-def get_request(path: str, session: str) -> bytes:
-    """A browser's GET of an admin page: the session cookie, one request per connection."""
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n"
-        f"Accept-Language: ru\r\nCookie: sessionid={session}\r\nConnection: close\r\n\r\n"
-    ).encode()
-
-
-def timed_get(port: int, request: bytes) -> tuple[int, float, float, int]:
-    """Status, seconds to the first byte, seconds to the last, body bytes (one connection)."""
-    started = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-        sock.sendall(request)
-        first = sock.recv(65536)
-        ttfb = time.perf_counter() - started
-        chunks = [first]
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    raw = b"".join(chunks)
-    head, _, body = raw.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), ttfb, time.perf_counter() - started, len(body)
-
-
-@dataclass
-class Pages:
-    statuses: list[int]
-    ttfb: list[float]
-    total: list[float]
-    size: int
-
-
-def get_pages(port: int, request: bytes, count: int) -> Pages:
-    timed_get(port, request)
-    timed_get(port, request)  # both workers warm
-    runs = [timed_get(port, request) for _ in range(count)]
-    return Pages([r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs], runs[-1][3])
 
 
 # --- the table -----------------------------------------------------------------------------------
@@ -334,7 +248,7 @@ def parse_args() -> argparse.Namespace:
 
 def scratch_url(kept: str) -> str | None:
     """Beside a kept PostgreSQL database, `NAME_scratch`; for SQLite a temporary file (None)."""
-    if lookup._is_sqlite(kept):
+    if harness.is_sqlite(kept):
         return None
     parts = urlsplit(kept)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_scratch"))
@@ -348,27 +262,27 @@ def run(args: argparse.Namespace, stack: ExitStack, say: callable) -> int:
     if args.keep:
         big_url = stack.enter_context(kept_database(args.keep))
         big_env = bench_env(big_url, access_code)
-        lookup.migrate(big_env)
+        harness.migrate(big_env)
         seeded = json.loads(seed_step(big_env, "status"))
         reuse = seeded["calls"] >= args.calls and seeded["contacts"] >= args.small + args.contacts
         if reuse:
             seed_step(big_env, "forget-ingest")
     if reuse:
-        small_url = stack.enter_context(lookup.fresh_database(scratch_url(args.keep)))
+        small_url = stack.enter_context(harness.fresh_database(scratch_url(args.keep)))
     else:
         small_url = stack.enter_context(
-            kept_database(args.keep) if args.keep else lookup.fresh_database(args.database_url)
+            kept_database(args.keep) if args.keep else harness.fresh_database(args.database_url)
         )
         big_url = small_url
     small_env = bench_env(small_url, access_code)
     big_env = bench_env(big_url, access_code)
 
     # 1. 10 000 contacts: the lookup.
-    lookup.migrate(small_env)
+    harness.migrate(small_env)
     seed_step(small_env, "agents")
     import_contacts(small_env, folder, 0, args.small)
     database = seed_step(small_env, "analyze")
-    say(f"{database}; {os.cpu_count()} CPUs; gunicorn {lookup.WORKERS} sync workers; "
+    say(f"{database}; {os.cpu_count()} CPUs; gunicorn {harness.WORKERS} sync workers; "
         f"load average {os.getloadavg()[0]:.2f}")
     table = Table()
     memory: list[tuple[str, MemorySampler]] = []
@@ -427,10 +341,10 @@ def run(args: argparse.Namespace, stack: ExitStack, say: callable) -> int:
 def lookup_rows(table: Table, port: int, args: argparse.Namespace, contacts: int,
                 access_code: str, rng: random.Random) -> Figures:
     """The constant view, then the lookup, at the same concurrency; the lookup's figures."""
-    warm = max(args.concurrency, lookup.WORKERS)
-    measure(port, constant_probes(lookup.WARMUP), warm)
+    warm = max(args.concurrency, harness.WORKERS)
+    measure(port, constant_probes(harness.WARMUP), warm)
     base = measure(port, constant_probes(args.requests), args.concurrency)
-    measure(port, lookup.lookup_probes(lookup.WARMUP, contacts, access_code, rng), warm)
+    measure(port, lookup.lookup_probes(harness.WARMUP, contacts, access_code, rng), warm)
     f = measure(port, lookup.lookup_probes(args.requests, contacts, access_code, rng),
                 args.concurrency)
     p99 = ms(f.latencies, .99)

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness import database_label  # noqa: E402
 from lookup import (  # noqa: E402
     AGENTS,
     BATCH,
     agent_extension,
     agent_is_active,
     contact_fields,
-    database_label,
 )
 
 UNKNOWN_CALLER_PREFIX = "+7923"  # calls from numbers no contact has (lookup's probes use 7922)

@@ -1,6 +1,6 @@
 """Measure click-to-call end to end: the click, the PBX's makeCall, the call in the log.
 
-Builds a fresh database as benchmarks/lookup.py does (its helpers), seeds contacts and one
+Builds a fresh database with benchmarks/harness.py, seeds contacts as lookup.py does, one
 user linked to agent 101 with an API token, runs the PBX emulator (calls/pbx/emulator.py) in this
 process with no pause between events, and serves the CRM with gunicorn (2 sync workers) set
 up for that emulator. Then, one click at a time, it POSTs /api/click-to-call/ (what the
@@ -23,7 +23,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import lookup  # benchmarks/lookup.py, beside this script
+import harness  # benchmarks/harness.py, beside this script
+import lookup
 
 CONTACTS = 10_000
 TIMEOUT = 10.0  # seconds a click may take to become a finished call
@@ -64,9 +65,9 @@ def percentile(values: list[float], share: float) -> float:
 def run(args: argparse.Namespace, stack: ExitStack) -> None:
     from calls.pbx.emulator import EmulatorConfig, PbxEmulator
 
-    database_url = stack.enter_context(lookup.fresh_database(args.database_url))
+    database_url = stack.enter_context(harness.fresh_database(args.database_url))
     access_code, pbx_token = secrets.token_hex(8), secrets.token_urlsafe(16)
-    port = lookup.free_port()
+    port = harness.free_port()
     emulator = PbxEmulator(
         EmulatorConfig(crm_url=f"http://127.0.0.1:{port}/crm-api", access_code=access_code,
                        token=pbx_token, pace=0.0),
@@ -74,19 +75,19 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     )
     emulator.start()
     stack.callback(emulator.shutdown)
-    env = {**lookup.server_env(database_url, access_code),
+    env = {**harness.server_env(database_url, access_code),
            "PBX_URL": emulator.url, "PBX_TOKEN": pbx_token}
-    lookup.migrate(env)
+    harness.migrate(env)
     database = lookup.seed(env, CONTACTS)
     token = seed_caller()
     log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xvbcrm-bench-"))) / "log"
-    stack.enter_context(lookup.gunicorn(env, port, log))
+    stack.enter_context(harness.gunicorn(env, port, log))
 
     answered, in_log, errors = [], [], []
     for index in range(args.clicks + args.warmup):
         to = f"+7920{index % CONTACTS:07d}"
         started = time.perf_counter()
-        status, body, seconds = lookup.send(port, api_request(token, to))
+        status, body, seconds = harness.send(port, api_request(token, to))
         if status != 200:
             errors.append(f"{status} {body[:200]!r}")
             continue
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
             if index >= args.warmup:
                 answered.append(seconds * 1000)
                 in_log.append((time.perf_counter() - started) * 1000)
-    print(f"# {database}, gunicorn {lookup.WORKERS} sync workers, {os.cpu_count()} CPUs, "
+    print(f"# {database}, gunicorn {harness.WORKERS} sync workers, {os.cpu_count()} CPUs, "
           f"{len(answered)} clicks, one at a time, emulator pace 0", file=sys.stderr)
     print(f"{'from the click to':<44}{'median ms':>10}{'p90 ms':>9}{'p99 ms':>9}")
     for label, values in (("the CRM's answer (PBX asked, said yes)", answered),
@@ -121,7 +122,7 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args()
-    sys.path.insert(0, str(lookup.ROOT))
+    sys.path.insert(0, str(harness.ROOT))
     with ExitStack() as stack:
         run(args, stack)
 

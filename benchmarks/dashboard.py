@@ -22,19 +22,15 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lookup import (  # noqa: E402
-    _is_sqlite,
-    _postgres_admin,
-    _sqlite_path,
+from harness import (  # noqa: E402
     database_label,
     fresh_database,
+    kept_database,
     migrate,
     server_env,
 )
@@ -194,22 +190,6 @@ def main() -> int:
             _explain(connection)
         connections.close_all()
     return 0
-
-
-@contextmanager
-def kept_database(url: str) -> Iterator[str]:
-    """Yield `url`, a database kept after the run (a PostgreSQL one created when missing)."""
-    if _is_sqlite(url):
-        _sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-    else:
-        from psycopg import sql
-
-        name = unquote(urlsplit(url).path.lstrip("/"))
-        with _postgres_admin(url) as admin:
-            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                 [name]).fetchone():
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield url
 
 
 def _counter(queries: list[str]) -> Callable:

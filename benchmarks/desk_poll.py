@@ -1,7 +1,7 @@
 """Measure the live call pop-up's poll (`GET /desk/poll/`) with many agents logged in.
 
-Builds a fresh database the way benchmarks/lookup.py does (its helpers: SQLite in a temporary
-folder, or a PostgreSQL database it creates and drops), seeds 50 agents with staff users and
+Builds a fresh database with benchmarks/harness.py (SQLite in a temporary folder, or a
+PostgreSQL database it creates and drops), seeds 50 agents with staff users and
 contacts, a call log (100k calls over a year, a few live: some ringing, some answered, and some
 left "in progress" hours ago by a lost COMPLETED), logs every agent in (a session each), serves
 the CRM with gunicorn (2 sync workers) and polls from separate client processes, one request
@@ -16,6 +16,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -23,8 +24,10 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-import lookup  # benchmarks/lookup.py, beside this script
-from lookup import AGENTS, Probe, row, send
+import harness  # benchmarks/harness.py, beside this script
+import lookup
+from harness import Probe, row, send
+from lookup import AGENTS
 
 CONTACTS = 20_000
 LIVE_RINGING = 4  # agents 0-3: a call ringing, routed to them
@@ -50,8 +53,7 @@ def seed_desk(env: dict[str, str], calls: int, rng: random.Random) -> tuple[str,
     from django.db import connection, connections
     from django.utils import timezone
 
-    from calls.models import Call
-    from contacts.models import Agent
+    from calls.models import Agent, Call
 
     agents = list(Agent.objects.order_by("extension"))
     sessions = []
@@ -140,16 +142,16 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     def say(text: str) -> None:
         print(f"# {text}", file=sys.stderr, flush=True)
 
-    database_url = stack.enter_context(lookup.fresh_database(args.database_url))
-    env = lookup.server_env(database_url, secrets.token_hex(8))
-    lookup.migrate(env)
+    database_url = stack.enter_context(harness.fresh_database(args.database_url))
+    env = harness.server_env(database_url, secrets.token_hex(8))
+    harness.migrate(env)
     started = time.perf_counter()
     database, sessions = seed_desk(env, args.calls, random.Random(args.seed))
     say(f"seeded {AGENTS} agents, {CONTACTS} contacts, {args.calls} calls on {database} "
         f"in {time.perf_counter() - started:.0f} s")
-    port = lookup.free_port()
+    port = harness.free_port()
     log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xvbcrm-bench-"))) / "log"
-    stack.enter_context(lookup.gunicorn(env, port, log))
+    stack.enter_context(harness.gunicorn(env, port, log))
     if problems := check(port, sessions):
         raise SystemExit("wrong answers:\n" + "\n".join(problems))
 
@@ -167,23 +169,22 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
         ("poll, no live call", idle),
         ("poll, a live call", busy),
         ("poll, anonymous (401)", anonymous),
-        ("GET / (no database)", [Probe(lookup.http_request("GET", "/", b""), 302, None)]),
+        ("GET / (no database)", [Probe(harness.http_request("GET", "/", b""), 302, None)]),
     ]
-    say(f"gunicorn, {lookup.WORKERS} sync workers, on 127.0.0.1:{port}; {os.cpu_count()} CPUs, "
+    say(f"gunicorn, {harness.WORKERS} sync workers, on 127.0.0.1:{port}; {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f}; one request per connection, "
         f"{args.concurrency} client process(es); 50 agents polling every 2 s need 25 req/s")
-    print(row([name for name, _ in lookup.COLUMNS]).replace("contacts", "   calls"))
-    lookup.measure_runs(
+    print(row([name for name, _ in harness.COLUMNS]).replace("contacts", "   calls"))
+    harness.measure_runs(
         port,
-        [(path, cycle(probes, lookup.WARMUP), cycle(probes, args.requests))
+        [(path, cycle(probes, harness.WARMUP), cycle(probes, args.requests))
          for path, probes in runs],
         database=database, size=args.calls, concurrency=args.concurrency, say=say,
     )
 
-
 def main() -> None:
     args = parse_args()
-    lookup.signal.signal(lookup.signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with ExitStack() as stack:
         run(args, stack)
 
