@@ -1,4 +1,4 @@
-"""xvbcrm/db.py: the lookup's queries compiled once (prepared on PostgreSQL); one-statement
+"""xvbcrm/db/: the lookup's queries compiled once (prepared on PostgreSQL); one-statement
 inserts."""
 from datetime import UTC, datetime, timedelta
 

@@ -1,4 +1,4 @@
-"""xvbcrm/postgresql: the health check of a kept connection needs no round trip, and still
+"""xvbcrm/db/base.py: the health check of a kept connection needs no round trip, and still
 notices a connection the server has ended."""
 import io
 import json
@@ -16,7 +16,7 @@ from calls.models import PbxRequest
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.conftest import ACCESS_CODE
-from xvbcrm.postgresql.base import QUIET_FOR
+from xvbcrm.db.base import QUIET_FOR
 
 pytestmark = [
     pytest.mark.skipif("connection.vendor != 'postgresql'"),

@@ -150,13 +150,13 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)  # seconds
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a health check that needs no round trip (xvbcrm/postgresql).
-    DATABASES["default"]["ENGINE"] = "xvbcrm.postgresql"
+    # Django's backend with a health check that needs no round trip (xvbcrm/db/base.py).
+    DATABASES["default"]["ENGINE"] = "xvbcrm.db"
     # An unreachable server fails fast instead of holding a waiting caller for minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2)
     )
-    # The caller lookup's few queries (xvbcrm/db.py) are prepared statements, planned once per
+    # The caller lookup's few queries (xvbcrm/db/) are prepared statements, planned once per
     # kept connection; Django's own queries are not (they bind on the client). Off for a
     # pooler that cannot carry them, and pointless when connections are not kept.
     _prepare = env.bool("DB_PREPARED_STATEMENTS", default=True)
