@@ -214,7 +214,7 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def reprocess_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
         done = failed = skipped = 0
         for entry in queryset.order_by("received_at", "id"):
-            if entry.outcome != PbxRequest.Outcome.FAILED:
+            if entry.outcome != PbxRequest.Handling.FAILED:
                 skipped += 1
                 continue
             try:
@@ -223,7 +223,7 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{entry}: {exc}", messages.WARNING)
                 failed += 1
                 continue
-            if handled.outcome == PbxRequest.Outcome.FAILED:
+            if handled.outcome == PbxRequest.Handling.FAILED:
                 failed += 1
             else:
                 done += 1

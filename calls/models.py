@@ -3,7 +3,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from calls.pbx.protocol import Outcome, is_safe_link
+from calls.pbx.protocol import is_safe_link
+from calls.vocabulary import Direction, Outcome
 from contacts.models import Agent
 from contacts.phones import format_phone
 
@@ -59,18 +60,9 @@ class RouteReason(models.TextChoices):
 class Call(models.Model):
     """One PBX call (one `callid`), assembled from its events in whatever order they came."""
 
-    class Direction(models.TextChoices):
-        IN = "in", _("incoming")
-        OUT = "out", _("outgoing")
-
-    class Outcome(models.TextChoices):
-        IN_PROGRESS = Outcome.IN_PROGRESS, _("in progress")
-        ANSWERED = Outcome.ANSWERED, _("answered")
-        MISSED = Outcome.MISSED, _("missed")
-        NO_ANSWER = Outcome.NO_ANSWER, _("no answer")
-        BUSY = Outcome.BUSY, _("busy")
-        FAILED = Outcome.FAILED, _("failed")
-        UNKNOWN = Outcome.UNKNOWN, _("unknown")
+    # The call log's words (calls/vocabulary.py), reachable as Call.Direction, Call.Outcome.
+    Direction = Direction
+    Outcome = Outcome
 
     callid = models.CharField(_("PBX call id"), max_length=128, unique=True)
     direction = models.CharField(
@@ -185,7 +177,9 @@ class CallEvent(models.Model):
 class PbxRequest(models.Model):
     """The journal: every request that reached the webhook, stored before it is processed."""
 
-    class Outcome(models.TextChoices):
+    class Handling(models.TextChoices):
+        """How the webhook handled a request (not what became of a call: that is Outcome)."""
+
         RECEIVED = "received", _("received (being processed)")
         ACCEPTED = "accepted", _("accepted")
         DUPLICATE = "duplicate", _("duplicate")
@@ -207,7 +201,7 @@ class PbxRequest(models.Model):
     callid = models.CharField(_("PBX call id"), max_length=128, blank=True, db_index=True)
     phone = models.CharField(_("phone"), max_length=64, blank=True)
     outcome = models.CharField(
-        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED,
+        _("outcome"), max_length=16, choices=Handling.choices, default=Handling.RECEIVED,
         db_index=True,
     )
     response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)

@@ -185,7 +185,7 @@ def _lookup_candidates(call: Call, incoming_at: datetime) -> list[PbxRequest]:
         received_at__lte=incoming_at + LOOKUP_LATE,
     )
     rows = list(
-        PbxRequest.objects.filter(cmd="contact", outcome=PbxRequest.Outcome.ACCEPTED)
+        PbxRequest.objects.filter(cmd="contact", outcome=PbxRequest.Handling.ACCEPTED)
         .filter(Q(call=None) | Q(call=call))
         .filter(Q(callid=call.callid) | by_number)
         .annotate(carried_callid=Case(When(callid=call.callid, then=1), default=0))

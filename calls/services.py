@@ -11,6 +11,7 @@ from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from calls.recordings.services import request_archiving
 from calls.routing import tie_lookup
+from calls.vocabulary import Direction, Outcome
 from contacts.agents import ensure_agent
 from contacts.leads import adopt_lead, ensure_lead
 from contacts.phones import normalize_phone
@@ -37,7 +38,7 @@ def _call_for_update(callid: str, received_at: datetime) -> Call:
 
 
 def record_event(
-    *, event: protocol.CallEvent, received_at: datetime, request: PbxRequest | None = None
+    *, event: protocol.PbxEvent, received_at: datetime, request: PbxRequest | None = None
 ) -> EventResult:
     """Add one PBX event to its call; a repeat of an event the call has changes nothing."""
     with transaction.atomic():
@@ -61,7 +62,7 @@ def record_event(
             return EventResult(call=call, duplicate=True)
         ensure_agent(event.ext)
         rebuild_call(call)
-        if event.kind in protocol.START_DIRECTIONS and event.direction == protocol.Direction.OUT:
+        if event.kind in protocol.START_DIRECTIONS and event.direction == Direction.OUT:
             link_attempt(call=call, event=event, received_at=received_at)
     return EventResult(call=call, duplicate=False)
 
@@ -89,7 +90,7 @@ def rebuild_call(call: Call) -> None:
     extension = _first(
         completed.ext if completed else "",
         answered.ext if answered else "",
-        start.ext if start and direction == protocol.Direction.OUT else "",
+        start.ext if start and direction == Direction.OUT else "",
     )
 
     call.direction = direction
@@ -103,7 +104,7 @@ def rebuild_call(call: Call) -> None:
         status=call.status, direction=direction, completed=completed is not None
     )
     call.answered_at = answered.received_at if answered else None
-    if call.answered_at is None and call.outcome == protocol.Outcome.ANSWERED and call.duration:
+    if call.answered_at is None and call.outcome == Outcome.ANSWERED and call.duration:
         # No queue pickup event (a direct or outgoing call): answered when the talk began.
         call.answered_at = call.ended_at - timedelta(seconds=call.duration)
     # The first receipt, or the derived answer time when that came earlier still.
@@ -113,14 +114,14 @@ def rebuild_call(call: Call) -> None:
     call.agent = ensure_agent(extension)
     if call.contact_id is None and call.phone.startswith("+"):
         call.contact = find_contact_by_phone(call.phone)
-    if call.direction == protocol.Direction.IN:
+    if call.direction == Direction.IN:
         if start is not None:
             tie_lookup(call, incoming_at=start.received_at)
         _follow_lead(call, completed=completed is not None)
     call.save()
     request_archiving(call=call)  # with a record_link: archived once committed
     forget_days_of(started_before, call.started_at)
-    if call.direction == protocol.Direction.IN:
+    if call.direction == Direction.IN:
         open_callback(call=call)
     close_callbacks(call=call)
 

@@ -72,7 +72,7 @@ def post_action(user: User, url: str, action: str, *pks: int) -> None:
 def failed_request() -> PbxRequest:
     return PbxRequest.objects.create(
         received_at=timezone.now(), method="POST", cmd="event", event="INCOMING",
-        body=INCOMING.decode(), outcome=PbxRequest.Outcome.FAILED, error="database on fire",
+        body=INCOMING.decode(), outcome=PbxRequest.Handling.FAILED, error="database on fire",
     )
 
 
@@ -81,7 +81,7 @@ def test_a_journal_viewer_cannot_reprocess(failed_request):
                 failed_request.pk)
 
     failed_request.refresh_from_db()
-    assert failed_request.outcome == PbxRequest.Outcome.FAILED
+    assert failed_request.outcome == PbxRequest.Handling.FAILED
     assert not Call.objects.exists()
 
 
@@ -93,7 +93,7 @@ def test_who_may_change_the_journal_reprocesses(failed_request):
                 failed_request.pk)
 
     failed_request.refresh_from_db()
-    assert failed_request.outcome == PbxRequest.Outcome.ACCEPTED
+    assert failed_request.outcome == PbxRequest.Handling.ACCEPTED
 
 
 def test_a_callback_viewer_cannot_close_callbacks():

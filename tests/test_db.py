@@ -58,7 +58,7 @@ def test_insert_row_stores_every_field_in_one_statement(django_assert_num_querie
     entry = PbxRequest(
         received_at=received, remote_addr="::1", method="POST",
         headers={"HTTP_USER_AGENT": "АТС"}, body="cmd=contact&phone=79201119613",
-        cmd="contact", phone="79201119613", outcome=PbxRequest.Outcome.ACCEPTED,
+        cmd="contact", phone="79201119613", outcome=PbxRequest.Handling.ACCEPTED,
         response_status=200, response_body='{"contact_name": "Вася"}', call=call,
         processed_at=received, routed_to=agent, route_reason="responsible", route_note="ok",
     )

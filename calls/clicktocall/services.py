@@ -100,7 +100,7 @@ def _find_call(*, callid: str, extension: str, phone: str) -> Call | None:
 _LINKABLE = [CallAttempt.Result.OK, CallAttempt.Result.UNREACHABLE, CallAttempt.Result.BROKEN]
 
 
-def link_attempt(*, call: Call, event: protocol.CallEvent, received_at: datetime) -> None:
+def link_attempt(*, call: Call, event: protocol.PbxEvent, received_at: datetime) -> None:
     """Tie an outgoing call's start event to the click-to-call attempt that caused it."""
     unlinked = CallAttempt.objects.filter(call=None, result__in=_LINKABLE)
     attempt = unlinked.filter(pbx_callid=call.callid).first() or (

@@ -16,13 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from calls.models import PbxRequest
 from calls.pbx.protocol import REDACTED
 
-Outcome = PbxRequest.Outcome
+Handling = PbxRequest.Handling
 
 WINDOW = timedelta(hours=24)
 # Requests that did not go through, listed with their reasons; the others went through
 # (or are still going through).
-PROBLEM_OUTCOMES = (Outcome.REJECTED, Outcome.THROTTLED, Outcome.INVALID, Outcome.FAILED)
-OK_OUTCOMES = tuple(value for value in Outcome.values if value not in PROBLEM_OUTCOMES)
+PROBLEMS = (Handling.REJECTED, Handling.THROTTLED, Handling.INVALID, Handling.FAILED)
+NOT_PROBLEMS = tuple(value for value in Handling.values if value not in PROBLEMS)
 MAX_PROBLEMS = 50
 # How many of the newest requests are read to see how long a run of refusals has lasted.
 RECENT = 20
@@ -93,7 +93,7 @@ WORKING = Diagnosis(
 
 
 @dataclass(frozen=True)
-class OutcomeCount:
+class HandlingCount:
     """How many requests of the last 24 hours ended one way."""
 
     outcome: str
@@ -115,7 +115,7 @@ class IntegrationStatus:
     last_request: PbxRequest | None
     refused_in_a_row: int  # newest requests refused for the access code (RECENT at most)
     refused_since: datetime | None  # when the first of them arrived
-    counts: tuple[OutcomeCount, ...]  # every outcome, in the order of Outcome
+    counts: tuple[HandlingCount, ...]  # every handling, in the order of PbxRequest.Handling
     problems: tuple[PbxRequest, ...]  # rejected/invalid/failed, newest first, MAX_PROBLEMS
     problem_count: int  # all of them in the window
 
@@ -127,15 +127,15 @@ class IntegrationStatus:
         last = self.last_request
         if last is None:
             return NO_REQUESTS
-        if last.outcome == Outcome.THROTTLED:
+        if last.outcome == Handling.THROTTLED:
             return THROTTLED
         if is_refused_for_access_code(last):
             return REFUSED_WHILE_UNSET if _code_was_unset(last) else WRONG_ACCESS_CODE
-        if last.outcome == Outcome.FAILED:
+        if last.outcome == Handling.FAILED:
             return LAST_FAILED
-        if last.outcome == Outcome.INVALID:
+        if last.outcome == Handling.INVALID:
             return LAST_INVALID
-        if last.outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE, Outcome.IGNORED):
+        if last.outcome in (Handling.ACCEPTED, Handling.DUPLICATE, Handling.IGNORED):
             return WORKING
         return None
 
@@ -153,9 +153,9 @@ class IntegrationStatus:
 def is_refused_for_access_code(entry: PbxRequest) -> bool:
     """Whether the webhook refused `entry` for its access code (the only reason for a 403), or
     for its source's wrong codes before (429)."""
-    if entry.outcome == Outcome.THROTTLED:
+    if entry.outcome == Handling.THROTTLED:
         return True
-    return entry.outcome == Outcome.REJECTED and entry.response_status == 403
+    return entry.outcome == Handling.REJECTED and entry.response_status == 403
 
 
 def _code_was_unset(entry: PbxRequest) -> bool:
@@ -177,16 +177,16 @@ def public_address(url: str) -> str:
     return address.replace(token, REDACTED) if token else address
 
 
-def _counts(since: datetime) -> tuple[OutcomeCount, ...]:
+def _counts(since: datetime) -> tuple[HandlingCount, ...]:
     # One conditional count per outcome rather than GROUP BY outcome: with no grouping to
     # satisfy, the only index that helps is `received_at`, so only the window is read (a
     # GROUP BY lets SQLite walk the whole `outcome` index instead).
     found = PbxRequest.objects.filter(received_at__gte=since).aggregate(
-        **{value: Count("id", filter=Q(outcome=value)) for value in Outcome.values}
+        **{value: Count("id", filter=Q(outcome=value)) for value in Handling.values}
     )
     return tuple(
-        OutcomeCount(outcome=value, label=label, count=found[value])
-        for value, label in Outcome.choices
+        HandlingCount(outcome=value, label=label, count=found[value])
+        for value, label in Handling.choices
     )
 
 
@@ -208,12 +208,12 @@ def integration_status(*, webhook_url: str, now: datetime | None = None) -> Inte
     recent = list(journal[:RECENT])
     refused = _refused_run(recent)
     counts = _counts(since)
-    problem_count = sum(item.count for item in counts if item.outcome in PROBLEM_OUTCOMES)
+    problem_count = sum(item.count for item in counts if item.outcome in PROBLEMS)
     # Written as "not OK" so that no `outcome` index can be chosen: walking `received_at`
     # backwards stops after MAX_PROBLEMS rows and never leaves the window, however many
     # refusals the journal has kept from before.
     problems = tuple(
-        journal.filter(received_at__gte=since).exclude(outcome__in=OK_OUTCOMES)[:MAX_PROBLEMS]
+        journal.filter(received_at__gte=since).exclude(outcome__in=NOT_PROBLEMS)[:MAX_PROBLEMS]
         if problem_count
         else ()
     )

@@ -19,7 +19,7 @@ from xvbcrm.db import insert_row
 
 logger = logging.getLogger(__name__)
 
-Outcome = PbxRequest.Outcome
+Handling = PbxRequest.Handling
 
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 BATCH_SIZE = 1000
@@ -174,7 +174,7 @@ def close_entry_quietly(entry: PbxRequest | None, handled: Handled) -> None:
 
 def replayable_command(entry: PbxRequest) -> protocol.PbxCommand:
     """The command a failed row holds, to be processed again; ValueError when there is none."""
-    if entry.outcome != Outcome.FAILED:
+    if entry.outcome != Handling.FAILED:
         raise ValueError(
             _("Only failed requests can be re-processed, not %(outcome)s ones.")
             % {"outcome": entry.get_outcome_display()}

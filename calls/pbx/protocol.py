@@ -1,12 +1,15 @@
 """The XVB PBX webhook protocol: raw form bodies in, typed commands out.
 
 This is the only module that knows the PBX's field names and words
-(see `shared/pbx-protocol.md`). It does no I/O and touches no database.
+(see `shared/pbx-protocol.md`); it maps them into the call log's words (calls/vocabulary.py).
+It does no I/O and touches no database.
 """
 import enum
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
+
+from calls.vocabulary import Direction, Outcome
 
 ACCESS_CODE_FIELD = "access_code"
 ACCESS_CODE_HEADER = "HTTP_X_XVB_AC"  # `X-XVB-AC` as it appears in a WSGI environ
@@ -20,11 +23,6 @@ _FIELD_LIMITS = {"phone": 64, "ext": 32, "line_number": 64, "status": 64, "recor
 
 class PbxProtocolError(ValueError):
     """A request that is not a well-formed PBX webhook; the message says why."""
-
-
-class Direction(enum.StrEnum):
-    IN = "in"
-    OUT = "out"
 
 
 class EventKind(enum.StrEnum):
@@ -46,18 +44,6 @@ EVENT_KINDS: dict[str, EventKind] = {
 }
 DIRECTIONS: dict[str, Direction] = {"in": Direction.IN, "out": Direction.OUT}
 START_DIRECTIONS = {EventKind.INCOMING: Direction.IN, EventKind.OUTGOING: Direction.OUT}
-
-
-class Outcome(enum.StrEnum):
-    """What became of a call, whatever words the PBX used for it."""
-
-    IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"
-    MISSED = "missed"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
 
 
 # COMPLETED `status`, lower-cased. "Not answered" depends on the direction (see outcome_for).
@@ -96,8 +82,8 @@ class ContactLookup:
 
 
 @dataclass(frozen=True)
-class CallEvent:
-    """`cmd=event` with an event we act on."""
+class PbxEvent:
+    """`cmd=event` with an event we act on (stored as a calls.models.CallEvent row)."""
 
     callid: str
     kind: EventKind
@@ -122,7 +108,7 @@ class IgnoredCommand:
     reason: str
 
 
-PbxCommand = ContactLookup | CallEvent | IgnoredCommand
+PbxCommand = ContactLookup | PbxEvent | IgnoredCommand
 
 
 @dataclass(frozen=True)
@@ -261,7 +247,7 @@ def _parse_event(fields: dict[str, str]) -> PbxCommand:
         duration_problem,
         "record_link is not an http(s) URL" if raw_link and not record_link else "",
     )
-    return CallEvent(
+    return PbxEvent(
         callid=callid,
         kind=kind,
         direction=direction,

@@ -21,7 +21,7 @@ from contacts.phones import normalize_phone
 
 logger = logging.getLogger(__name__)
 
-Outcome = PbxRequest.Outcome
+Handling = PbxRequest.Handling
 ERROR_LIMIT = 300  # characters of an error message
 
 
@@ -44,26 +44,26 @@ def _handle_lookup(
     command: protocol.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     route = route_lookup(normalize_phone(command.phone), now=received_at)
-    return Handled(outcome=Outcome.ACCEPTED, payload=route.payload, route=route)
+    return Handled(outcome=Handling.ACCEPTED, payload=route.payload, route=route)
 
 
 def _handle_event(
-    command: protocol.CallEvent, *, entry: PbxRequest | None, received_at: datetime
+    command: protocol.PbxEvent, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
     result = record_event(event=command, received_at=received_at, request=entry)
     note = "; ".join(f"left out: {problem}" for problem in command.refused)
     if result.duplicate:
         return Handled(
-            outcome=Outcome.DUPLICATE, payload={"ok": True, "duplicate": True},
+            outcome=Handling.DUPLICATE, payload={"ok": True, "duplicate": True},
             call=result.call, error=note,
         )
-    return Handled(outcome=Outcome.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
+    return Handled(outcome=Handling.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
 
 
 def _handle_ignored(
     command: protocol.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime
 ) -> Handled:
-    return Handled(outcome=Outcome.IGNORED, payload={"ok": True, "ignored": command.reason})
+    return Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ HANDLERS: dict[type, Route] = {
     protocol.ContactLookup: Route(
         _handle_lookup, False, 200, {}, max_lock_wait=0.4, journal_first=False
     ),
-    protocol.CallEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
+    protocol.PbxEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
     protocol.IgnoredCommand: Route(_handle_ignored, False, 500, {"error": "internal error"}),
 }
 
@@ -114,7 +114,7 @@ def _refuse(outcome: str, status: int, message: str, **extra: Any) -> Handled:
 def _failure(route: Route, command: protocol.PbxCommand, exc: Exception) -> Handled:
     logger.exception("Processing a PBX %s failed", type(command).__name__)
     return Handled(
-        outcome=Outcome.FAILED,
+        outcome=Handling.FAILED,
         payload=route.failure_payload,
         status=route.failure_status,
         error=f"{type(exc).__name__}: {exc}",
@@ -176,29 +176,29 @@ def _check(request: WebhookRequest) -> protocol.PbxCommand | Handled:
     form)."""
     if not _from_allowed_network(request.remote_addr):
         return _refuse(
-            Outcome.REJECTED, 403,
+            Handling.REJECTED, 403,
             f"address {request.remote_addr or 'unknown'} is not in PBX_ALLOWED_NETWORKS",
         )
     if request.method != "POST":
         return _refuse(
-            Outcome.INVALID, 405, f"method {request.method[:16]} not allowed; use POST"
+            Handling.INVALID, 405, f"method {request.method[:16]} not allowed; use POST"
         )
     if request.oversized:
         limit = settings.PBX_MAX_BODY_BYTES
-        return _refuse(Outcome.INVALID, 400, f"body too large (the limit is {limit} bytes)")
+        return _refuse(Handling.INVALID, 400, f"body too large (the limit is {limit} bytes)")
     try:
         form = protocol.decode_form(request.body, charset=protocol.charset_of(request.content_type))
     except protocol.PbxProtocolError as exc:
-        return _refuse(Outcome.INVALID, 400, str(exc))
+        return _refuse(Handling.INVALID, 400, str(exc))
     auth_error = _authenticate(form, request.meta_headers.get(protocol.ACCESS_CODE_HEADER))
     if auth_error:
         return _refuse(
-            Outcome.REJECTED, 403, auth_error, wrong_code=bool(settings.PBX_ACCESS_CODE)
+            Handling.REJECTED, 403, auth_error, wrong_code=bool(settings.PBX_ACCESS_CODE)
         )
     try:
         return protocol.parse_command(form.fields)
     except protocol.PbxProtocolError as exc:
-        return _refuse(Outcome.INVALID, 400, str(exc))
+        return _refuse(Handling.INVALID, 400, str(exc))
 
 
 @contextmanager
@@ -242,7 +242,7 @@ def _throttled(source: str, received_at: datetime) -> Handled | None:
     if wait is None:
         return None
     return _refuse(
-        Outcome.THROTTLED, 429,
+        Handling.THROTTLED, 429,
         f"too many wrong access codes from {source}; try again in {wait} s",
         retry_after=wait,
     )
@@ -259,9 +259,9 @@ def _unreachable(checked: protocol.PbxCommand | Handled) -> Handled:
         return checked
     route = HANDLERS[type(checked)]
     if route.needs_journal:
-        return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
+        return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
     return Handled(
-        outcome=Outcome.FAILED, payload=route.failure_payload, status=route.failure_status,
+        outcome=Handling.FAILED, payload=route.failure_payload, status=route.failure_status,
         error="the database is unreachable",
     )
 
@@ -299,7 +299,7 @@ def handle_webhook(request: WebhookRequest) -> Handled:
         entry = journal.open_entry(request, received_at)
         if entry is None and route.needs_journal:
             # Not journaled means it could be lost: let the PBX deliver it again.
-            return _refuse(Outcome.FAILED, 503, "the CRM cannot store requests right now")
+            return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
         return _process(checked, entry, received_at)
 
 

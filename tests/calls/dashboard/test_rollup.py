@@ -132,8 +132,8 @@ def test_today_is_counted_live(team) -> None:
 def send(kind: protocol.EventKind, received_at: datetime, *, status: str = "",
          duration: int | None = None) -> Call:
     """One PBX event of the call "late-1", through the webhook's own service."""
-    event = protocol.CallEvent(
-        callid="late-1", kind=kind, direction=protocol.Direction.IN, phone="+79201119613",
+    event = protocol.PbxEvent(
+        callid="late-1", kind=kind, direction=Call.Direction.IN, phone="+79201119613",
         ext="101", line_number="", status=status, duration=duration, record_link="",
     )
     return record_event(event=event, received_at=received_at).call

@@ -3,12 +3,10 @@ import pytest
 
 from calls.pbx import protocol
 from calls.pbx.protocol import (
-    CallEvent,
     ContactLookup,
-    Direction,
     EventKind,
     IgnoredCommand,
-    Outcome,
+    PbxEvent,
     PbxProtocolError,
     charset_of,
     decode_form,
@@ -16,6 +14,7 @@ from calls.pbx.protocol import (
     parse_command,
     redact_body,
 )
+from calls.vocabulary import Direction, Outcome
 
 COMPLETED = {
     "cmd": "event",
@@ -212,7 +211,7 @@ def test_parse_command_ignores_an_unknown_event(word):
 def test_parse_command_reads_the_completed_capture():
     command = parse_command(COMPLETED)
 
-    assert command == CallEvent(
+    assert command == PbxEvent(
         callid="DVzqd2I5zmRev0vLvxVevw",
         kind=EventKind.COMPLETED,
         direction=None,
@@ -308,7 +307,7 @@ def test_parse_command_refuses_an_overlong_field():
 
 
 def test_parse_command_ignores_control_characters_in_fields_it_does_not_read():
-    assert isinstance(parse_command(event(comment="a\x00b")), CallEvent)
+    assert isinstance(parse_command(event(comment="a\x00b")), PbxEvent)
 
 
 @pytest.mark.parametrize(

@@ -178,7 +178,7 @@ def test_event_whose_connection_dies_answers_500_and_writes_nothing(dies_mid_eve
     assert not Call.objects.exists()
     assert not CallEvent.objects.exists()
     assert not Agent.objects.exists()
-    assert "Processing a PBX CallEvent failed" in caplog.text
+    assert "Processing a PBX event failed" in caplog.text
 
 
 def test_event_whose_connection_dies_is_journaled_as_failed(dies_mid_event):

@@ -192,7 +192,7 @@ def check_journal(before: int, status: int) -> None:
     assert PbxRequest.objects.count() == before + 1
     entry = PbxRequest.objects.latest("id")
     assert entry.response_status == status
-    assert entry.outcome != PbxRequest.Outcome.RECEIVED
+    assert entry.outcome != PbxRequest.Handling.RECEIVED
     assert entry.processed_at is not None
     assert f"access_code={ACCESS_CODE}" not in entry.body  # the secret is redacted
 
