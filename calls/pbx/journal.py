@@ -58,7 +58,7 @@ class Handled:
     status: int = 200
     error: str = ""
     call: Call | None = field(default=None, compare=False)
-    route: Routing | None = field(default=None, compare=False)  # a lookup's decision
+    routing: Routing | None = field(default=None, compare=False)  # a lookup's decision
     retry_after: int | None = None  # seconds, for a 429's Retry-After
     wrong_code: bool = field(default=False, compare=False)  # counts toward the throttle
 
@@ -150,10 +150,10 @@ def _fill_answer(entry: PbxRequest, handled: Handled) -> list[str]:
     entry.call = handled.call
     entry.processed_at = timezone.now()
     fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
-    if handled.route is not None:
-        entry.routed_to_id = handled.route.agent_id
-        entry.route_reason = handled.route.reason
-        entry.route_note = handled.route.note
+    if handled.routing is not None:
+        entry.routed_to_id = handled.routing.agent_id
+        entry.route_reason = handled.routing.reason
+        entry.route_note = handled.routing.note
         fields += ["routed_to", "route_reason", "route_note"]
     return fields
 

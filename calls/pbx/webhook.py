@@ -1,9 +1,12 @@
-"""The PBX webhook: journal the request, authenticate, parse, dispatch, answer."""
+"""The PBX webhook: authenticate, parse, then one of two paths.
+
+A caller lookup is answered, then journaled once; an event is journaled first, processed in
+one transaction, then its journal row is closed.
+"""
 import ipaddress
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +28,144 @@ Handling = PbxRequest.Handling
 ERROR_LIMIT = 300  # characters of an error message
 
 
+# On SQLite, how long a lookup's journal write may wait for the write lock: the caller is
+# waiting, and is answered even unjournaled (the PBX then routes by its own plan).
+LOOKUP_LOCK_WAIT = 0.4  # seconds; one write, the same worst case as the two of 0.2 s before
+INTERNAL_ERROR = {"error": "internal error"}  # a failed event: 500, and the PBX retries
+
+
+def handle_webhook(request: WebhookRequest) -> Handled:
+    """Answer one webhook request; every request is journaled (beyond a throttled source's
+    first few in a window, only counted).
+
+    A source throttled for wrong access codes is answered 429 first, after one read. Checking
+    (method, size, bytes, access code, form) is pure and comes next; a refusal is stored once,
+    with its answer. Then one of two paths: a lookup (it only reads, and a caller is waiting)
+    is answered, then journaled once; an event (or a command we ignore) is journaled first,
+    then processed.
+    """
+    received_at = timezone.now()
+    source = throttle.source_of(request.remote_addr)
+    try:
+        throttled = _throttled(source, received_at)
+    except DatabaseUnreachable:
+        return _unreachable(_check(request))
+    if throttled is not None:
+        if throttle.note_refused(source=source) <= settings.PBX_THROTTLE_JOURNAL_ROWS:
+            journal.open_entry(request, received_at, throttled)
+        return throttled
+    checked = _check(request)
+    if isinstance(checked, Handled):  # refused: the answer is known, so one write
+        if checked.wrong_code:
+            throttle.note_failure(source=source, now=received_at)
+        journal.open_entry(request, received_at, checked)
+        return checked
+    if isinstance(checked, protocol.ContactLookup):
+        return _answer_lookup(request, checked, received_at)
+    return _journal_then_process(request, checked, received_at)
+
+
+def reprocess(entry: PbxRequest) -> Handled:
+    """Process a journaled event that failed once more (its access code was checked then)."""
+    return _process(journal.replayable_command(entry), entry, entry.received_at)
+
+
+def _refuse(handling: str, status: int, message: str, **extra: Any) -> Handled:
+    message = message[:ERROR_LIMIT]  # messages may quote what was sent
+    return Handled(
+        outcome=handling, payload={"error": message}, status=status, error=message, **extra
+    )
+
+
+def _failure(what: str, exc: Exception, *, payload: dict[str, Any], status: int) -> Handled:
+    logger.exception("Processing a PBX %s failed", what)
+    return Handled(
+        outcome=Handling.FAILED, payload=payload, status=status,
+        error=f"{type(exc).__name__}: {exc}",
+    )
+
+
+# --- a lookup: answered, then journaled once -----------------------------------------------
+
+
+def _answer_lookup(
+    request: WebhookRequest, command: protocol.ContactLookup, received_at: datetime
+) -> Handled:
+    """Whom the PBX should ring; then the request is stored once, with its answer.
+
+    It only reads, outside a transaction (on SQLite an IMMEDIATE one would queue the waiting
+    caller behind every webhook being written). On failure the caller is answered "unknown"
+    (`{}`) at once, even unjournaled, and the PBX routes by its own plan.
+    """
+    with _lock_wait(LOOKUP_LOCK_WAIT):
+        try:
+            routing = route_lookup(normalize_phone(command.phone), now=received_at)
+            handled = Handled(outcome=Handling.ACCEPTED, payload=routing.payload, routing=routing)
+        except Exception as exc:
+            handled = _failure("lookup", exc, payload={}, status=200)
+            if isinstance(exc, DatabaseError) and connection.connection is None:
+                # The database could not even be reached (maybe after the connect timeout):
+                # the waiting caller gets its answer now, not after a second attempt.
+                logger.error("Could not journal a PBX request: the database is unreachable")
+                return handled
+        journal.open_entry(request, received_at, handled)
+    return handled
+
+
+# --- an event: journaled, processed in one transaction, then its row closed -----------------
+
+
+def _journal_then_process(
+    request: WebhookRequest,
+    command: protocol.PbxEvent | protocol.IgnoredCommand,
+    received_at: datetime,
+) -> Handled:
+    """Store the request first (nothing it brings may be lost), then process it."""
+    entry = journal.open_entry(request, received_at)
+    if entry is None:
+        # Not journaled means it could be lost: let the PBX deliver it again.
+        return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
+    return _process(command, entry, received_at)
+
+
+def _process(
+    command: protocol.PbxEvent | protocol.IgnoredCommand,
+    entry: PbxRequest | None,
+    received_at: datetime,
+) -> Handled:
+    """An event is recorded in one transaction with the closing of its journal row; on failure
+    the row says so and the PBX gets a 500, so that it delivers the event again. A command we
+    do not act on is acknowledged."""
+    if isinstance(command, protocol.IgnoredCommand):
+        handled = Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
+        journal.close_entry_quietly(entry, handled)
+        return handled
+    try:
+        with transaction.atomic():
+            handled = _record(command, entry, received_at)
+            journal.close_entry(entry, handled)
+        return handled
+    except Exception as exc:
+        handled = _failure("event", exc, payload=INTERNAL_ERROR, status=500)
+    # Outside the try: an answer already computed stands even if journaling fails.
+    journal.close_entry_quietly(entry, handled)
+    return handled
+
+
+def _record(command: protocol.PbxEvent, entry: PbxRequest | None, received_at: datetime) -> Handled:
+    result = record_event(event=command, received_at=received_at, request=entry)
+    note = "; ".join(f"left out: {problem}" for problem in command.refused)
+    if result.duplicate:
+        return Handled(
+            outcome=Handling.DUPLICATE, payload={"ok": True, "duplicate": True},
+            call=result.call, error=note,
+        )
+    return Handled(outcome=Handling.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
+
+
+# --- checks before either path --------------------------------------------------------------
+
+
 def _authenticate(form: protocol.WebhookForm, header_code: str | None) -> str:
     """An error message, or "" when the request carries the right access code."""
     expected = settings.PBX_ACCESS_CODE
@@ -38,123 +179,6 @@ def _authenticate(form: protocol.WebhookForm, header_code: str | None) -> str:
     if not all(constant_time_compare(code, expected) for code in offered):
         return "wrong access code"
     return ""
-
-
-def _handle_lookup(
-    command: protocol.ContactLookup, *, entry: PbxRequest | None, received_at: datetime
-) -> Handled:
-    route = route_lookup(normalize_phone(command.phone), now=received_at)
-    return Handled(outcome=Handling.ACCEPTED, payload=route.payload, route=route)
-
-
-def _handle_event(
-    command: protocol.PbxEvent, *, entry: PbxRequest | None, received_at: datetime
-) -> Handled:
-    result = record_event(event=command, received_at=received_at, request=entry)
-    note = "; ".join(f"left out: {problem}" for problem in command.refused)
-    if result.duplicate:
-        return Handled(
-            outcome=Handling.DUPLICATE, payload={"ok": True, "duplicate": True},
-            call=result.call, error=note,
-        )
-    return Handled(outcome=Handling.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
-
-
-def _handle_ignored(
-    command: protocol.IgnoredCommand, *, entry: PbxRequest | None, received_at: datetime
-) -> Handled:
-    return Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
-
-
-@dataclass(frozen=True)
-class Route:
-    """How one kind of command is processed, and what the PBX gets if processing fails."""
-
-    handler: Callable[..., Handled]
-    # Events are written in one transaction with their journal row. The lookup only reads,
-    # and stays outside one: on SQLite an IMMEDIATE transaction would queue the waiting
-    # caller behind every webhook being written.
-    in_transaction: bool
-    # The caller is waiting during a lookup: on failure it answers "unknown" (`{}`) at once,
-    # even unjournaled, and the PBX routes by its own plan. Anything else gets a 500 (or a
-    # 503 when it cannot be journaled) so that a retrying PBX delivers it again.
-    failure_status: int
-    failure_payload: dict[str, Any]
-    # On SQLite, how long the journal writes may wait for the write lock (None: the busy
-    # timeout). The lookup answers even unjournaled, so it waits briefly, not 20 s.
-    max_lock_wait: float | None = None
-    # Stored before it is processed (what it writes must never be lost), or, for what only
-    # reads (the lookup), stored once with its answer: one write instead of two while the
-    # caller waits.
-    journal_first: bool = True
-
-    @property
-    def needs_journal(self) -> bool:
-        """Whether it must be refused (503) when it cannot be journaled first."""
-        return self.failure_status != 200
-
-
-HANDLERS: dict[type, Route] = {
-    # One journal write of at most 0.4 s: the same worst case as the two of 0.2 s before.
-    protocol.ContactLookup: Route(
-        _handle_lookup, False, 200, {}, max_lock_wait=0.4, journal_first=False
-    ),
-    protocol.PbxEvent: Route(_handle_event, True, 500, {"error": "internal error"}),
-    protocol.IgnoredCommand: Route(_handle_ignored, False, 500, {"error": "internal error"}),
-}
-
-
-def _refuse(outcome: str, status: int, message: str, **extra: Any) -> Handled:
-    message = message[:ERROR_LIMIT]  # messages may quote what was sent
-    return Handled(
-        outcome=outcome, payload={"error": message}, status=status, error=message, **extra
-    )
-
-
-def _failure(route: Route, command: protocol.PbxCommand, exc: Exception) -> Handled:
-    logger.exception("Processing a PBX %s failed", type(command).__name__)
-    return Handled(
-        outcome=Handling.FAILED,
-        payload=route.failure_payload,
-        status=route.failure_status,
-        error=f"{type(exc).__name__}: {exc}",
-    )
-
-
-def _process(
-    command: protocol.PbxCommand, entry: PbxRequest | None, received_at: datetime
-) -> Handled:
-    """Run the command's handler; a failure is journaled and answered as its route says."""
-    route = HANDLERS[type(command)]
-    try:
-        if route.in_transaction:
-            with transaction.atomic():
-                handled = route.handler(command, entry=entry, received_at=received_at)
-                journal.close_entry(entry, handled)
-            return handled
-        handled = route.handler(command, entry=entry, received_at=received_at)
-    except Exception as exc:
-        handled = _failure(route, command, exc)
-    # Outside the handler's try: an answer already computed stands even if journaling fails.
-    journal.close_entry_quietly(entry, handled)
-    return handled
-
-
-def _answer_then_journal(
-    request: WebhookRequest, command: protocol.PbxCommand, route: Route, received_at: datetime
-) -> Handled:
-    """A read-only command: answer it, then store the request with its answer at once."""
-    try:
-        handled = route.handler(command, entry=None, received_at=received_at)
-    except Exception as exc:
-        handled = _failure(route, command, exc)
-        if isinstance(exc, DatabaseError) and connection.connection is None:
-            # The database could not even be reached (maybe after the connect timeout):
-            # the waiting caller gets its answer now, not after a second attempt.
-            logger.error("Could not journal a PBX request: the database is unreachable")
-            return handled
-    journal.open_entry(request, received_at, handled)
-    return handled
 
 
 def _from_allowed_network(remote_addr: str | None) -> bool:
@@ -257,52 +281,6 @@ def _unreachable(checked: protocol.PbxCommand | Handled) -> Handled:
     logger.error("Could not journal a PBX request: the database is unreachable")
     if isinstance(checked, Handled):
         return checked
-    route = HANDLERS[type(checked)]
-    if route.needs_journal:
-        return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
-    return Handled(
-        outcome=Handling.FAILED, payload=route.failure_payload, status=route.failure_status,
-        error="the database is unreachable",
-    )
-
-
-def handle_webhook(request: WebhookRequest) -> Handled:
-    """Answer one webhook request; every request is journaled (beyond a throttled source's
-    first few in a window, only counted).
-
-    A source throttled for wrong access codes is answered 429 first, after one read. Checking
-    (method, size, bytes, access code, form) is pure and comes next, so that the
-    journal row can be written the way the command needs: an event is stored before it is
-    processed (nothing it brings may be lost); a refusal, or a lookup (it only reads, and a
-    caller is waiting), is stored once, with its answer.
-    """
-    received_at = timezone.now()
-    source = throttle.source_of(request.remote_addr)
-    try:
-        throttled = _throttled(source, received_at)
-    except DatabaseUnreachable:
-        return _unreachable(_check(request))
-    if throttled is not None:
-        if throttle.note_refused(source=source) <= settings.PBX_THROTTLE_JOURNAL_ROWS:
-            journal.open_entry(request, received_at, throttled)
-        return throttled
-    checked = _check(request)
-    if isinstance(checked, Handled):  # refused: the answer is known, so one write
-        if checked.wrong_code:
-            throttle.note_failure(source=source, now=received_at)
-        journal.open_entry(request, received_at, checked)
-        return checked
-    route = HANDLERS[type(checked)]
-    with _lock_wait(route.max_lock_wait):
-        if not route.journal_first:
-            return _answer_then_journal(request, checked, route, received_at)
-        entry = journal.open_entry(request, received_at)
-        if entry is None and route.needs_journal:
-            # Not journaled means it could be lost: let the PBX deliver it again.
-            return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
-        return _process(checked, entry, received_at)
-
-
-def reprocess(entry: PbxRequest) -> Handled:
-    """Process a journaled request that failed once more (its access code was checked then)."""
-    return _process(journal.replayable_command(entry), entry, entry.received_at)
+    if isinstance(checked, protocol.ContactLookup):
+        return Handled(outcome=Handling.FAILED, payload={}, error="the database is unreachable")
+    return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
