@@ -15,11 +15,11 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from calls.assembly import record_event
 from calls.models import PbxRequest
 from calls.pbx import journal, protocol, throttle
 from calls.pbx.journal import Handled, WebhookRequest
 from calls.routing import route_lookup
-from calls.services import record_event
 from contacts.phones import normalize_phone
 
 logger = logging.getLogger(__name__)

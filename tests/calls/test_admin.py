@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from calls.assembly import record_event
 from calls.models import Call, CallResult, PbxRequest, Recording
 from calls.pbx import protocol
-from calls.services import record_event
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CALLID, CONTACT, INCOMING

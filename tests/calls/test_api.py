@@ -8,9 +8,9 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from calls.assembly import record_event
 from calls.models import Call, Recording
 from calls.pbx import protocol
-from calls.services import record_event
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.conftest import token_client

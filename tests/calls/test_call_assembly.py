@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from calls.assembly import EventResult, record_event
 from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
-from calls.services import EventResult, record_event
 from contacts.models import Agent
 from contacts.services import save_contact
 

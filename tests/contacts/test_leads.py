@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from calls.assembly import record_event
 from calls.models import Call
 from calls.pbx import protocol
 from calls.routing import route_lookup
-from calls.services import record_event
 from contacts.leads import ensure_lead
 from contacts.models import Agent, Contact
 from contacts.services import find_contact_by_phone, save_contact

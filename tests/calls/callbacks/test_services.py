@@ -4,10 +4,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from calls.assembly import record_event
 from calls.callbacks.services import close_callback
 from calls.models import Call, Callback, Line
 from calls.pbx import protocol
-from calls.services import record_event
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.calls.pbx.test_webhook_concurrency import post_at_once

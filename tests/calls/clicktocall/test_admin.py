@@ -7,10 +7,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
+from calls.assembly import record_event
 from calls.models import Call, CallAttempt
 from calls.pbx import protocol
 from calls.pbx.emulator_http import Reply
-from calls.services import record_event
 from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.calls.conftest import PBX_TOKEN

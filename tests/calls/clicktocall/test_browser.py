@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils.timezone import now
 
+from calls.assembly import record_event
 from calls.pbx import protocol
-from calls.services import record_event
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.browser import launched, log_in

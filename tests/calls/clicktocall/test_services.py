@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from calls.assembly import record_event
 from calls.clicktocall.services import (
     ClickToCallError,
     NoExtension,
@@ -17,7 +18,6 @@ from calls.clicktocall.services import (
 from calls.models import Call, CallAttempt
 from calls.pbx import protocol
 from calls.pbx.emulator_http import Reply
-from calls.services import record_event
 from contacts.models import Agent
 from tests.calls.conftest import PBX_TOKEN, closed_port_url
 from tests.conftest import token_client

@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from calls.assembly import record_event
 from calls.dashboard import figures
 from calls.dashboard.periods import Period
 from calls.models import Call, CallDayStat, CallStatDay
 from calls.pbx import protocol
-from calls.services import record_event
 from contacts.models import Agent
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.timezone import now
 
+from calls.assembly import record_event
 from calls.desk.services import HISTORY_LENGTH, live_calls, set_away
 from calls.models import Call
 from calls.pbx import protocol
-from calls.services import record_event
 from contacts.models import Agent, Contact
 from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from calls import services
+from calls import assembly
 from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import client as pbx_client
 from contacts.models import Agent
@@ -161,13 +161,13 @@ def kill_this_connection() -> None:
 @pytest.fixture
 def dies_mid_event(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """The connection dies after the CallEvent row is written, before the call is built."""
-    rebuild = services.rebuild_call
+    rebuild = assembly.rebuild_call
 
     def die_then_rebuild(call: Call) -> None:
         kill_this_connection()
         rebuild(call)
 
-    monkeypatch.setattr(services, "rebuild_call", die_then_rebuild)
+    monkeypatch.setattr(assembly, "rebuild_call", die_then_rebuild)
     return monkeypatch
 
 

@@ -22,11 +22,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from calls.assembly import record_event
 from calls.models import Call, Recording
 from calls.pbx import protocol
 from calls.pbx.emulator import PbxEmulator, tone_wav
 from calls.recordings import services as recordings
-from calls.services import record_event
 from tests.calls.conftest import closed_port_url
 from tests.calls.recording_server import Answer, RecordingServer, serve_recordings
 

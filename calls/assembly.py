@@ -1,4 +1,6 @@
-"""Writes to the call log: agents appearing in traffic, calls assembled from PBX events."""
+"""Call assembly: each PBX event is added to its call, the call is derived again from all of its
+events, and then what follows a call runs, step by step (AFTER_CALL)."""
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,17 +26,14 @@ class EventResult:
     duplicate: bool
 
 
-def _call_for_update(callid: str, received_at: datetime) -> Call:
-    """The call with this callid, created if new, locked until the transaction ends."""
-    try:
-        return Call.objects.select_for_update().get(callid=callid)
-    except Call.DoesNotExist:
-        pass
-    try:
-        with transaction.atomic():
-            return Call.objects.create(callid=callid, started_at=received_at)
-    except IntegrityError:  # a concurrent delivery created it first
-        return Call.objects.select_for_update().get(callid=callid)
+@dataclass(frozen=True)
+class Rebuilt:
+    """A call just derived again from its events and saved, with what its events said beyond it."""
+
+    call: Call
+    started_before: datetime | None  # the call's start before this rebuild
+    incoming_at: datetime | None  # when its INCOMING event was received
+    completed: bool  # whether its COMPLETED event was received
 
 
 def record_event(
@@ -63,8 +62,22 @@ def record_event(
         ensure_agent(event.ext)
         rebuild_call(call)
         if event.kind in protocol.START_DIRECTIONS and event.direction == Direction.OUT:
+            # What follows this event rather than the call: the click-to-call that caused it.
             link_attempt(call=call, event=event, received_at=received_at)
     return EventResult(call=call, duplicate=False)
+
+
+def _call_for_update(callid: str, received_at: datetime) -> Call:
+    """The call with this callid, created if new, locked until the transaction ends."""
+    try:
+        return Call.objects.select_for_update().get(callid=callid)
+    except Call.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return Call.objects.create(callid=callid, started_at=received_at)
+    except IntegrityError:  # a concurrent delivery created it first
+        return Call.objects.select_for_update().get(callid=callid)
 
 
 def _first(*values: str) -> str:
@@ -72,11 +85,8 @@ def _first(*values: str) -> str:
 
 
 def rebuild_call(call: Call) -> None:
-    """Derive the call from all of its events, so arrival order never matters.
-
-    Then what follows from it, each step idempotent: the routing of the lookup that preceded
-    an incoming call, the lead of an unknown caller, the callback of a missed call.
-    """
+    """Derive the call from all of its events, so arrival order never matters; save it, then
+    run the steps that follow a call (AFTER_CALL), each idempotent."""
     started_before = call.started_at  # the dashboard's rollup forgets the day it leaves
     events = list(call.events.all())
     by_kind = {event.event: event for event in events}
@@ -114,25 +124,65 @@ def rebuild_call(call: Call) -> None:
     call.agent = ensure_agent(extension)
     if call.contact_id is None and call.phone.startswith("+"):
         call.contact = find_contact_by_phone(call.phone)
-    if call.direction == Direction.IN:
-        if start is not None:
-            tie_lookup(call, incoming_at=start.received_at)
-        _follow_lead(call, completed=completed is not None)
     call.save()
-    request_archiving(call=call)  # with a record_link: archived once committed
-    forget_days_of(started_before, call.started_at)
-    if call.direction == Direction.IN:
-        open_callback(call=call)
-    close_callbacks(call=call)
+    rebuilt = Rebuilt(
+        call=call,
+        started_before=started_before,
+        incoming_at=start.received_at if start and direction == Direction.IN else None,
+        completed=completed is not None,
+    )
+    for step in AFTER_CALL:
+        step(rebuilt)
 
 
-def _follow_lead(call: Call, *, completed: bool) -> None:
+# --- what follows a call, in order -----------------------------------------------------------
+
+
+def tie_routing(rebuilt: Rebuilt) -> None:
+    """An incoming call takes the routing of the caller lookup that preceded it."""
+    if rebuilt.incoming_at is None:
+        return
+    if tie_lookup(rebuilt.call, incoming_at=rebuilt.incoming_at):
+        rebuilt.call.save(update_fields=["routed_to", "route_reason", "route_note"])
+
+
+def follow_lead(rebuilt: Rebuilt) -> None:
     """An unknown caller's lead: made when the call is answered (its agent responsible) or,
     unanswered, when it ends; a lead with no responsible gets the agent who answered."""
+    call = rebuilt.call
+    if call.direction != Direction.IN:
+        return
     answered = is_answered(call)
     agent = call.agent if answered else None
     if call.contact_id is None:
-        if (answered or completed) and call.phone.startswith("+"):
+        if (answered or rebuilt.completed) and call.phone.startswith("+"):
             call.contact = ensure_lead(phone=call.phone, agent=agent)
+            call.save(update_fields=["contact"])
     elif agent is not None:
         adopt_lead(contact_id=call.contact_id, agent=agent)
+
+
+def archive_recording(rebuilt: Rebuilt) -> None:
+    """A call with a record_link: its recording is archived once the transaction commits."""
+    request_archiving(call=rebuilt.call)
+
+
+def refresh_dashboard(rebuilt: Rebuilt) -> None:
+    """The dashboard's rollup forgets the days the call left and entered."""
+    forget_days_of(rebuilt.started_before, rebuilt.call.started_at)
+
+
+def follow_callbacks(rebuilt: Rebuilt) -> None:
+    """A missed incoming call opens a callback; a call that reached the client closes one."""
+    if rebuilt.call.direction == Direction.IN:
+        open_callback(call=rebuilt.call)
+    close_callbacks(call=rebuilt.call)
+
+
+AFTER_CALL: tuple[Callable[[Rebuilt], None], ...] = (
+    tie_routing,
+    follow_lead,  # before the callbacks: a missed call's callback is for the lead it made
+    archive_recording,
+    refresh_dashboard,
+    follow_callbacks,
+)
