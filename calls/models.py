@@ -1,4 +1,4 @@
-"""Calls with their event timeline, and the journal of every PBX request."""
+"""Calls with their event timeline and caller lookups, and the journal of every PBX request."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -175,7 +175,8 @@ class CallEvent(models.Model):
 
 
 class PbxRequest(models.Model):
-    """The journal: every request that reached the webhook, stored before it is processed."""
+    """The journal: every request that reached the webhook, an audit log only (what the calls
+    show lives on Call, CallEvent and CallerLookup, so pruning it changes none of them)."""
 
     class Handling(models.TextChoices):
         """How the webhook handled a request (not what became of a call: that is Outcome)."""
@@ -216,20 +217,11 @@ class PbxRequest(models.Model):
         related_name="requests",
     )
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
-    # A caller lookup's routing decision, handed to the call its INCOMING event starts.
-    routed_to = models.ForeignKey(
-        Agent, verbose_name=_("routed to"), on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+",
-    )
-    route_reason = models.CharField(
-        _("routing"), max_length=16, choices=RouteReason.choices, blank=True
-    )
-    route_note = models.CharField(_("routing steps"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
-            # The lookup that preceded an INCOMING: same number, moments before.
+            # The journal searched by number (the admin's search), newest first.
             models.Index(fields=["phone", "received_at"], name="pbxrequest_phone_received"),
         ]
         verbose_name = _("PBX request")
@@ -238,6 +230,38 @@ class PbxRequest(models.Model):
     def __str__(self) -> str:
         what = " ".join(part for part in (self.cmd, self.event, self.callid) if part)
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {what or self.method}"
+
+
+class CallerLookup(models.Model):
+    """A caller lookup's routing decision: whom the CRM told the PBX to ring, and why; handed
+    to the incoming call it preceded (calls/routing.py ties them)."""
+
+    received_at = models.DateTimeField(_("received"))
+    phone = models.CharField(_("phone"), max_length=64, blank=True)  # as the PBX sent it
+    number = models.CharField(_("number"), max_length=64, blank=True)  # E.164, "" if unparsed
+    callid = models.CharField(_("PBX call id"), max_length=128, blank=True, db_index=True)
+    routed_to = models.ForeignKey(
+        Agent, verbose_name=_("routed to"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    route_reason = models.CharField(_("routing"), max_length=16, choices=RouteReason.choices)
+    route_note = models.CharField(_("routing steps"), max_length=500, blank=True)
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="lookups",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            # The lookup that preceded an INCOMING: same number, moments before.
+            models.Index(fields=["number", "received_at"], name="callerlookup_number_received"),
+        ]
+        verbose_name = _("caller lookup")
+        verbose_name_plural = _("caller lookups")
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {format_phone(self.number) or self.phone}"
 
 
 class CallAttempt(models.Model):

@@ -2,7 +2,6 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import phonenumbers
 from django.conf import settings
 from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
@@ -10,9 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from calls.callbacks.services import TALKED
-from calls.models import Call, PbxRequest, RouteReason
+from calls.models import Call, CallerLookup, RouteReason
 from contacts.models import display_name
-from contacts.phones import normalize_phone
 from contacts.services import caller_row
 from xvbcrm.db import CompiledQuery
 
@@ -20,7 +18,7 @@ from xvbcrm.db import CompiledQuery
 LOOKUP_WINDOW = timedelta(minutes=2)
 # ... or, when the PBX's two requests cross on the wire, at most this long before it.
 LOOKUP_LATE = timedelta(seconds=10)
-NOTE_LIMIT = 500  # the length of route_note on Call and PbxRequest
+NOTE_LIMIT = 500  # the length of route_note on Call and CallerLookup
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class LastTalk:
 
 @dataclass(frozen=True)
 class Routing:
-    """The lookup's answer and why: stored on the lookup's journal row, then on the call."""
+    """The lookup's answer and why: kept as a CallerLookup, then copied onto the call."""
 
     payload: dict[str, str]
     reason: str
@@ -158,59 +156,60 @@ def _routing(
     )
 
 
-# --- the call a lookup preceded ------------------------------------------------------------
+# --- the lookup's decision, kept and handed to the call it preceded --------------------------
 
 
-def journal_spellings(e164: str) -> list[str]:
-    """How the PBX may have written this number in a lookup (the journal keeps it as sent)."""
-    if not e164.startswith("+"):
-        return [e164]
-    spellings = [e164[1:], e164]
-    try:
-        national = phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return spellings
-    return spellings + [national, "8" + national, "0" + national]
+def record_lookup(
+    *, phone: str, number: str | None, callid: str, routing: Routing, received_at: datetime
+) -> CallerLookup:
+    """Keep a lookup's decision (one INSERT), for the incoming call it precedes to take."""
+    return CallerLookup.objects.create(
+        received_at=received_at,
+        phone=phone,
+        number=number or "",
+        callid=callid,
+        routed_to_id=routing.agent_id,
+        route_reason=routing.reason,
+        route_note=routing.note,
+    )
 
 
-def _lookup_candidates(call: Call, incoming_at: datetime) -> list[PbxRequest]:
-    """Accepted lookups that may have preceded this call, best first; unclaimed or ours.
+def _lookup_candidates(call: Call, incoming_at: datetime) -> list[CallerLookup]:
+    """Lookups that may have preceded this call, best first; unclaimed or ours.
 
     One query (it runs for each event of an incoming call until one is tied): the lookup
     that carried the call's callid, if any, else those of the number near its INCOMING."""
     by_number = Q(
         callid="",
-        phone__in=journal_spellings(call.phone),
+        number=call.phone,
         received_at__gte=incoming_at - LOOKUP_WINDOW,
         received_at__lte=incoming_at + LOOKUP_LATE,
     )
     rows = list(
-        PbxRequest.objects.filter(cmd="contact", outcome=PbxRequest.Handling.ACCEPTED)
-        .filter(Q(call=None) | Q(call=call))
+        CallerLookup.objects.filter(Q(call=None) | Q(call=call))
         .filter(Q(callid=call.callid) | by_number)
         .annotate(carried_callid=Case(When(callid=call.callid, then=1), default=0))
         .order_by("-carried_callid", "-received_at", "-id")
-        .only("phone", "callid", "routed_to", "route_reason", "route_note")[:5]
+        .only("callid", "routed_to", "route_reason", "route_note")[:5]
     )
     if rows and rows[0].callid == call.callid:
         return rows[:1]
-    # The spellings are generous (a national `8…` is another country's number elsewhere).
-    return [row for row in rows if normalize_phone(row.phone) == call.phone]
+    return rows
 
 
 def tie_lookup(call: Call, *, incoming_at: datetime) -> bool:
     """Copy the routing of the lookup that preceded an incoming call onto it (not saved).
 
     The lookup is the one that carried the call's callid, else the newest one for the same
-    number received within LOOKUP_WINDOW before the INCOMING. The journal row is claimed for
-    the call, so that two calls from one number do not share a lookup; claiming again is a
-    no-op, and a call already tied is left alone.
+    number received within LOOKUP_WINDOW before the INCOMING. The lookup is claimed for the
+    call, so that two calls from one number do not share a lookup; claiming again is a no-op,
+    and a call already tied is left alone.
     """
     if call.route_reason or not call.phone:
         return False
     for lookup in _lookup_candidates(call, incoming_at):
         claimed = (
-            PbxRequest.objects.filter(pk=lookup.pk)
+            CallerLookup.objects.filter(pk=lookup.pk)
             .filter(Q(call=None) | Q(call=call))
             .update(call=call)
         )

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from calls.models import Call, PbxRequest
 from calls.pbx import protocol
-from calls.routing import Routing
 from xvbcrm.db import insert_row
 
 logger = logging.getLogger(__name__)
@@ -58,7 +57,6 @@ class Handled:
     status: int = 200
     error: str = ""
     call: Call | None = field(default=None, compare=False)
-    routing: Routing | None = field(default=None, compare=False)  # a lookup's decision
     retry_after: int | None = None  # seconds, for a 429's Retry-After
     wrong_code: bool = field(default=False, compare=False)  # counts toward the throttle
 
@@ -107,10 +105,10 @@ def journal_summary(text: str) -> dict[str, str]:
     return protocol.summary_fields(dict(pairs))
 
 
-def open_entry(
+def new_entry(
     request: WebhookRequest, received_at: datetime, handled: Handled | None = None
-) -> PbxRequest | None:
-    """Store the request; with `handled`, already closed with its answer (one write).
+) -> PbxRequest:
+    """The request's journal row, not stored yet; with `handled`, closed with its answer.
 
     A refused request (4xx) keeps a bounded row: the head of its body, headers to a budget.
     """
@@ -129,12 +127,27 @@ def open_entry(
         body_bytes=request.size,
         **journal_summary(text),
     )
+    if handled is not None:
+        _fill_answer(entry, handled)
+    return entry
+
+
+def insert_answered(entry: PbxRequest) -> None:
+    """Store a row closed with its answer in one statement; it is never read back."""
+    insert_row(entry)
+
+
+def open_entry(
+    request: WebhookRequest, received_at: datetime, handled: Handled | None = None
+) -> PbxRequest | None:
+    """Store the request; with `handled`, already closed with its answer (one write). None
+    when it cannot be stored (logged)."""
+    entry = new_entry(request, received_at, handled)
     try:
         if handled is None:
             entry.save()  # its id is needed: the event's rows and the answer refer to it
         else:
-            _fill_answer(entry, handled)
-            insert_row(entry)  # written once, never read back in this request
+            insert_answered(entry)
     except DatabaseError:
         logger.exception("Could not journal a PBX request")
         return None
@@ -149,13 +162,7 @@ def _fill_answer(entry: PbxRequest, handled: Handled) -> list[str]:
     entry.error = escape_nul(handled.error)
     entry.call = handled.call
     entry.processed_at = timezone.now()
-    fields = ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
-    if handled.routing is not None:
-        entry.routed_to_id = handled.routing.agent_id
-        entry.route_reason = handled.routing.reason
-        entry.route_note = handled.routing.note
-        fields += ["routed_to", "route_reason", "route_note"]
-    return fields
+    return ["outcome", "response_status", "response_body", "error", "call", "processed_at"]
 
 
 def close_entry(entry: PbxRequest | None, handled: Handled) -> None:
@@ -202,9 +209,11 @@ def count_journal_before(*, cutoff: datetime) -> int:
 def prune_journal(*, cutoff: datetime, batch_size: int = BATCH_SIZE) -> int:
     """Delete the journaled requests received before `cutoff`; how many were deleted.
 
-    Each batch is one short transaction on at most `batch_size` ids (the call events that
-    point at them lose the link, the events stay), so webhooks keep being journaled while a
-    large backlog is deleted, and no row is loaded beyond its id.
+    The journal is an audit log: what the call log shows (calls, their events, the caller
+    lookups' routing) lives elsewhere and stays; call events that point at a deleted request
+    lose the link. Each batch is one short transaction on at most `batch_size` ids, so
+    webhooks keep being journaled while a large backlog is deleted, and no row is loaded
+    beyond its id.
     """
     deleted = 0
     old = PbxRequest.objects.filter(received_at__lt=cutoff).order_by()

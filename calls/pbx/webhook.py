@@ -19,7 +19,7 @@ from calls.assembly import record_event
 from calls.models import PbxRequest
 from calls.pbx import journal, protocol, throttle
 from calls.pbx.journal import Handled, WebhookRequest
-from calls.routing import route_lookup
+from calls.routing import Routing, record_lookup, route_lookup
 from contacts.phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -28,9 +28,10 @@ Handling = PbxRequest.Handling
 ERROR_LIMIT = 300  # characters of an error message
 
 
-# On SQLite, how long a lookup's journal write may wait for the write lock: the caller is
-# waiting, and is answered even unjournaled (the PBX then routes by its own plan).
-LOOKUP_LOCK_WAIT = 0.4  # seconds; one write, the same worst case as the two of 0.2 s before
+# On SQLite, how long a lookup's one write transaction (its decision, its journal row) may
+# wait for the write lock: the caller is waiting, and is answered even unjournaled (the PBX
+# then routes by its own plan).
+LOOKUP_LOCK_WAIT = 0.4  # seconds
 INTERNAL_ERROR = {"error": "internal error"}  # a failed event: 500, and the PBX retries
 
 
@@ -91,16 +92,17 @@ def _failure(what: str, exc: Exception, *, payload: dict[str, Any], status: int)
 def _answer_lookup(
     request: WebhookRequest, command: protocol.ContactLookup, received_at: datetime
 ) -> Handled:
-    """Whom the PBX should ring; then the request is stored once, with its answer.
+    """Whom the PBX should ring; then its decision is kept (a CallerLookup) and the request
+    journaled once, with its answer.
 
-    It only reads, outside a transaction (on SQLite an IMMEDIATE one would queue the waiting
-    caller behind every webhook being written). On failure the caller is answered "unknown"
-    (`{}`) at once, even unjournaled, and the PBX routes by its own plan.
+    It reads outside a transaction (on SQLite an IMMEDIATE one would queue the waiting caller
+    behind every webhook being written), then writes those two rows in one. On failure the caller
+    is answered "unknown" (`{}`) at once, even unjournaled, and the PBX routes by its own plan.
     """
+    number = normalize_phone(command.phone)
     with _lock_wait(LOOKUP_LOCK_WAIT):
         try:
-            routing = route_lookup(normalize_phone(command.phone), now=received_at)
-            handled = Handled(outcome=Handling.ACCEPTED, payload=routing.payload, routing=routing)
+            routing = route_lookup(number, now=received_at)
         except Exception as exc:
             handled = _failure("lookup", exc, payload={}, status=200)
             if isinstance(exc, DatabaseError) and connection.connection is None:
@@ -108,8 +110,27 @@ def _answer_lookup(
                 # the waiting caller gets its answer now, not after a second attempt.
                 logger.error("Could not journal a PBX request: the database is unreachable")
                 return handled
-        journal.open_entry(request, received_at, handled)
+            journal.open_entry(request, received_at, handled)
+            return handled
+        handled = Handled(outcome=Handling.ACCEPTED, payload=routing.payload)
+        _keep(command, number, routing, journal.new_entry(request, received_at, handled))
     return handled
+
+
+def _keep(
+    command: protocol.ContactLookup, number: str | None, routing: Routing, entry: PbxRequest
+) -> None:
+    """Write the lookup's decision and its journal row in one transaction: one wait for the
+    lock, one commit. When that fails the caller is answered all the same."""
+    try:
+        with transaction.atomic():
+            record_lookup(
+                phone=command.phone, number=number, callid=command.callid, routing=routing,
+                received_at=entry.received_at,
+            )
+            journal.insert_answered(entry)
+    except DatabaseError:
+        logger.exception("Could not journal a PBX request")
 
 
 # --- an event: journaled, processed in one transaction, then its row closed -----------------

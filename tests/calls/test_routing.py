@@ -1,11 +1,11 @@
-"""The lookup's routing policy, recorded on its journal row and handed to the call it preceded."""
+"""The lookup's routing policy, kept as a CallerLookup and handed to the call it preceded."""
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
 
-from calls.models import Call, PbxRequest
+from calls.models import Call, CallerLookup
 from calls.routing import route_lookup
 from contacts.models import Agent
 from contacts.services import save_contact
@@ -35,8 +35,8 @@ def incoming(pbx_post, callid: str, phone: str = DIGITS) -> Call:  # noqa: ANN00
     return Call.objects.get(callid=callid)
 
 
-def journaled_lookup() -> PbxRequest:
-    return PbxRequest.objects.filter(cmd="contact").latest("id")
+def kept_lookup() -> CallerLookup:
+    return CallerLookup.objects.latest("id")
 
 
 def talked(agent: Agent, *, days_ago: float, outcome: str = "answered") -> Call:
@@ -70,10 +70,10 @@ def test_available_responsible_gets_the_call(pbx_post, vasya):
     assert lookup(pbx_post) == {"contact_name": "Вася/Рога", "responsible": "100"}
 
 
-def test_responsible_reason_is_journaled(pbx_post, vasya, agents):
+def test_responsible_reason_is_kept(pbx_post, vasya, agents):
     lookup(pbx_post)
 
-    entry = journaled_lookup()
+    entry = kept_lookup()
     assert (entry.routed_to, entry.route_reason) == (agents["100"], "responsible")
     assert entry.route_note == "responsible 100 is available"
 
@@ -84,7 +84,7 @@ def test_incoming_call_takes_the_routing_of_its_lookup(pbx_post, vasya, agents):
 
     assert (call.routed_to, call.route_reason) == (agents["100"], "responsible")
     assert call.route_note == "responsible 100 is available"
-    assert journaled_lookup().call == call
+    assert kept_lookup().call == call
 
 
 def test_common_case_is_one_query(vasya, django_assert_num_queries):
@@ -102,7 +102,7 @@ def test_away_responsible_routes_to_the_last_talker(pbx_post, vasya, agents):
     old = talked(agents["101"], days_ago=2)
 
     assert lookup(pbx_post) == {"contact_name": "Вася/Рога", "responsible": "101"}
-    entry = journaled_lookup()
+    entry = kept_lookup()
     assert (entry.routed_to, entry.route_reason) == (agents["101"], "last_talked")
     assert entry.route_note == f"responsible 100 is away; last talked with 101 on {day(old)}"
 
@@ -112,7 +112,7 @@ def test_inactive_responsible_routes_to_the_last_talker(pbx_post, vasya, agents)
     talked(agents["101"], days_ago=1)
 
     assert lookup(pbx_post)["responsible"] == "101"
-    assert journaled_lookup().route_note.startswith("responsible 100 is inactive; ")
+    assert kept_lookup().route_note.startswith("responsible 100 is inactive; ")
 
 
 def test_contact_without_responsible_routes_to_the_last_talker(pbx_post, agents):
@@ -120,7 +120,7 @@ def test_contact_without_responsible_routes_to_the_last_talker(pbx_post, agents)
     talked(agents["101"], days_ago=1)
 
     assert lookup(pbx_post) == {"contact_name": "Вася", "responsible": "101"}
-    assert journaled_lookup().route_note.startswith("no responsible agent; last talked")
+    assert kept_lookup().route_note.startswith("no responsible agent; last talked")
 
 
 def test_a_call_picked_up_but_ended_missed_is_no_talk(pbx_post, vasya, agents):
@@ -130,7 +130,7 @@ def test_a_call_picked_up_but_ended_missed_is_no_talk(pbx_post, vasya, agents):
     Call.objects.filter(pk=picked.pk).update(answered_at=picked.started_at)
 
     assert "responsible" not in lookup(pbx_post)
-    assert journaled_lookup().route_reason == "none"
+    assert kept_lookup().route_reason == "none"
 
 
 def test_the_newest_answered_call_counts(pbx_post, vasya, agents):
@@ -146,7 +146,7 @@ def test_unanswered_calls_do_not_count(pbx_post, vasya, agents):
     talked(agents["101"], days_ago=1, outcome="no_answer")
 
     assert "responsible" not in lookup(pbx_post)
-    assert journaled_lookup().route_reason == "none"
+    assert kept_lookup().route_reason == "none"
 
 
 def test_a_talk_before_the_window_does_not_count(pbx_post, vasya, agents, settings):
@@ -155,7 +155,7 @@ def test_a_talk_before_the_window_does_not_count(pbx_post, vasya, agents, settin
     talked(agents["101"], days_ago=8)
 
     assert lookup(pbx_post) == {"contact_name": "Вася/Рога"}
-    entry = journaled_lookup()
+    entry = kept_lookup()
     assert (entry.routed_to, entry.route_reason) == (None, "none")
     assert entry.route_note == "responsible 100 is away; no answered call in the last 7 days"
 
@@ -165,7 +165,7 @@ def test_an_away_last_talker_is_not_routed_to(pbx_post, vasya, agents):
     old = talked(agents["101"], days_ago=1)
 
     assert lookup(pbx_post) == {"contact_name": "Вася/Рога"}
-    entry = journaled_lookup()
+    entry = kept_lookup()
     assert entry.route_reason == "none"
     assert entry.route_note == (
         f"responsible 100 is away; last talked with 101 on {day(old)}, who is away"
@@ -177,7 +177,7 @@ def test_an_away_last_talker_is_not_routed_to(pbx_post, vasya, agents):
 
 def test_unknown_caller_without_history_is_unknown(pbx_post, agents):
     assert lookup(pbx_post) == {}
-    entry = journaled_lookup()
+    entry = kept_lookup()
     assert (entry.routed_to, entry.route_reason) == (None, "unknown")
     assert entry.route_note == "unknown number; no answered call in the last 30 days"
 
@@ -186,7 +186,7 @@ def test_unknown_caller_reaches_who_talked_with_them(pbx_post, agents):
     talked(agents["101"], days_ago=1)
 
     assert lookup(pbx_post) == {"responsible": "101"}
-    assert journaled_lookup().route_reason == "last_talked"
+    assert kept_lookup().route_reason == "last_talked"
 
 
 def test_unknown_routing_reaches_the_call(pbx_post, agents):
@@ -201,7 +201,7 @@ def test_unknown_routing_reaches_the_call(pbx_post, agents):
 
 def test_a_lookup_older_than_two_minutes_is_not_tied(pbx_post, vasya):
     lookup(pbx_post)
-    PbxRequest.objects.filter(cmd="contact").update(
+    CallerLookup.objects.update(
         received_at=timezone.now() - timedelta(minutes=3)
     )
 
@@ -224,7 +224,7 @@ def test_a_lookup_in_national_form_is_tied(pbx_post, vasya):
 
 def test_a_lookup_carrying_the_callid_is_tied_whatever_its_age(pbx_post, vasya):
     lookup(pbx_post, callid="C1")
-    PbxRequest.objects.filter(cmd="contact").update(
+    CallerLookup.objects.update(
         received_at=timezone.now() - timedelta(minutes=30)
     )
 
@@ -237,12 +237,12 @@ def test_the_lookup_carrying_the_callid_wins_over_a_newer_one_of_the_number(
     lookup(pbx_post, callid="C1")  # the responsible, 100, is available
     Agent.objects.filter(extension="100").update(is_away=True)
     lookup(pbx_post)  # newer, no callid: nobody to route to
-    carried = PbxRequest.objects.filter(cmd="contact", callid="C1").get()
+    carried = CallerLookup.objects.get(callid="C1")
 
     call = incoming(pbx_post, "C1")
 
     assert call.route_reason == "responsible"
-    assert PbxRequest.objects.get(cmd="contact", call=call) == carried
+    assert CallerLookup.objects.get(call=call) == carried
 
 
 def test_a_lookup_carrying_another_callid_is_not_tied(pbx_post, vasya):
@@ -260,7 +260,7 @@ def test_each_call_takes_its_own_lookup(pbx_post, vasya, agents):
 
     first.refresh_from_db()
     assert (first.route_reason, second.route_reason) == ("responsible", "none")
-    assert [e.call for e in PbxRequest.objects.filter(cmd="contact").order_by("id")] == [
+    assert [e.call for e in CallerLookup.objects.order_by("id")] == [
         first, second
     ]
 
@@ -286,7 +286,7 @@ def test_a_repeated_start_event_keeps_the_tie(pbx_post, vasya, agents):
 
     call.refresh_from_db()
     assert call.route_reason == "responsible"
-    assert PbxRequest.objects.filter(cmd="contact", call=call).count() == 1
+    assert CallerLookup.objects.filter(call=call).count() == 1
 
 
 def test_the_whole_call_keeps_its_routing(pbx_post, vasya, agents):

@@ -8,8 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.models import Call, CallEvent, PbxRequest
+from calls.models import Agent, Call, CallerLookup, CallEvent, PbxRequest
 from calls.pbx.journal import parse_age, prune_journal
+from contacts.services import save_contact
+from tests.captures import CONTACT, INCOMING
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +116,44 @@ def test_call_events_stay_when_their_request_goes():
     event.refresh_from_db()
     assert event.request is None
     assert PbxRequest.objects.count() == 0
+
+
+def deliver(client, body: bytes) -> None:  # noqa: ANN001
+    response = client.post("/crm-api", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+
+
+def routing_facts(call: Call) -> tuple:
+    call.refresh_from_db()
+    return call.routed_to_id, call.route_reason, call.route_note, list(call.lookups.all())
+
+
+def test_pruning_the_journal_changes_nothing_the_call_log_shows(client):
+    agent = Agent.objects.create(extension="100")
+    save_contact(name="Вася", responsible=agent, phones=["+79201119613"])
+    deliver(client, CONTACT)
+    deliver(client, INCOMING)
+    call = Call.objects.get()
+    before = routing_facts(call)
+    assert before[:2] == (agent.pk, "responsible")
+
+    assert prune_journal(cutoff=timezone.now() + timedelta(seconds=1)) == 2
+    deliver(client, INCOMING)  # a repeat, after the pruning: the call is rebuilt
+
+    assert routing_facts(call) == before
+
+
+def test_a_lookup_whose_journal_row_is_pruned_still_routes_its_call(client):
+    agent = Agent.objects.create(extension="100")
+    save_contact(name="Вася", responsible=agent, phones=["+79201119613"])
+    deliver(client, CONTACT)
+
+    prune_journal(cutoff=timezone.now() + timedelta(seconds=1))
+    deliver(client, INCOMING)
+
+    call = Call.objects.get()
+    assert (call.routed_to, call.route_reason) == (agent, "responsible")
+    assert CallerLookup.objects.get().call == call
 
 
 def test_a_bad_age_is_a_command_error():

@@ -27,7 +27,6 @@ def stored_chars(entry: PbxRequest) -> int:
     text = (
         entry.method, entry.body, json.dumps(entry.headers, ensure_ascii=False), entry.cmd,
         entry.event, entry.callid, entry.phone, entry.response_body, entry.error,
-        entry.route_note,
     )
     return sum(len(value) for value in text)
 
