@@ -26,13 +26,11 @@ logger = logging.getLogger(__name__)
 
 Handling = PbxRequest.Handling
 ERROR_LIMIT = 300  # characters of an error message
-
-
+INTERNAL_ERROR = {"error": "internal error"}  # a failed event: 500, and the PBX retries
 # On SQLite, how long a lookup's one write transaction (its decision, its journal row) may
 # wait for the write lock: the caller is waiting, and is answered even unjournaled (the PBX
 # then routes by its own plan).
 LOOKUP_LOCK_WAIT = 0.4  # seconds
-INTERNAL_ERROR = {"error": "internal error"}  # a failed event: 500, and the PBX retries
 
 
 def handle_webhook(request: WebhookRequest) -> Handled:
