@@ -76,7 +76,7 @@ def test_lookup_without_a_database_answers_empty_at_once(vasya, caplog):
         status, payload, took = post(CONTACT)
 
     assert (status, payload) == (200, {})
-    assert took < 1
+    assert took < 5  # at once: no wait for a timeout (a busy machine's margin)
     assert "Could not journal a PBX request" in caplog.text
     assert not PbxRequest.objects.exists()  # it could not be kept; the log says so
 
@@ -87,7 +87,7 @@ def test_event_without_a_database_asks_for_redelivery_and_a_redelivery_works():
 
     assert status == 503
     assert payload == {"error": "the CRM cannot store requests right now"}
-    assert took < 1
+    assert took < 5  # at once: no wait for a timeout (a busy machine's margin)
     assert not Call.objects.exists()
 
     status, payload, _ = post(INCOMING)
@@ -137,7 +137,7 @@ def test_lookup_with_a_hung_database_server_is_bounded_by_the_connect_timeout(va
     assert (status, payload) == (200, {})
     # One connection attempt (the journal's) may wait out the timeout; the lookup then must
     # not start another one while the caller hears ringing.
-    assert took < timeout + 1
+    assert took < 2 * timeout  # one connect timeout at most, not two
 
 
 # --- the database dies in the middle of an event -------------------------------------------
@@ -241,7 +241,7 @@ def test_event_on_a_full_disk_is_refused_with_503_and_logged(sqlite_only, caplog
 
     assert status == 503
     assert payload == {"error": "the CRM cannot store requests right now"}
-    assert took < 1
+    assert took < 5  # at once: no wait for a timeout (a busy machine's margin)
     assert "database or disk is full" in caplog.text
     assert not Call.objects.exists()
 
@@ -251,7 +251,7 @@ def test_lookup_on_a_full_disk_still_answers(sqlite_only, vasya, caplog):
         status, payload, took = post(big(CONTACT))
 
     assert (status, payload) == (200, {"contact_name": "Вася", "responsible": "100"})
-    assert took < 1
+    assert took < 5  # at once: no wait for a timeout (a busy machine's margin)
     assert "database or disk is full" in caplog.text
 
 
@@ -293,7 +293,7 @@ def test_event_under_a_lock_held_past_the_busy_timeout_gets_503_soon(short_busy_
 
     assert status == 503
     assert payload == {"error": "the CRM cannot store requests right now"}
-    assert short_busy_timeout <= took < short_busy_timeout + 1
+    assert short_busy_timeout <= took < 10  # the short busy timeout, not SQLite's 20 s
     assert "database is locked" in caplog.text
     assert not Call.objects.exists()
     assert post(INCOMING)[0] == 200  # the lock gone, a redelivery is stored
