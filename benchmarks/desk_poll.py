@@ -53,7 +53,8 @@ def seed_desk(env: dict[str, str], calls: int, rng: random.Random) -> tuple[str,
     from django.db import connection, connections
     from django.utils import timezone
 
-    from calls.models import Agent, Call
+    from calls.models import Call
+    from contacts.models import Agent
 
     agents = list(Agent.objects.order_by("extension"))
     sessions = []

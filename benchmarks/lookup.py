@@ -97,8 +97,7 @@ def seed(env: dict[str, str], contacts: int) -> str:
     django.setup()
     from django.db import connection, connections
 
-    from calls.models import Agent
-    from contacts.models import Contact, ContactPhone
+    from contacts.models import Agent, Contact, ContactPhone
     from contacts.phones import normalize_phone
 
     agents = Agent.objects.bulk_create(

@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.models import Agent, Call, CallerLookup, CallEvent, PbxRequest
+from calls.models import Call, CallerLookup, CallEvent, PbxRequest
 from calls.pbx.journal import parse_age, prune_journal
+from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING
 
