@@ -1,6 +1,6 @@
 """Admin for contacts and agents: phones typed in any format are stored in E.164.
 
-The contact page's "Call" buttons and action are click-to-call's: calls/clicktocall_admin.py
+The contact page's "Call" buttons and action are click-to-call's: calls/clicktocall/admin.py
 registers the contact admin again with them added.
 """
 from django import forms
