@@ -198,6 +198,15 @@ def _lookup_candidates(call: Call, incoming_at: datetime) -> list[CallerLookup]:
     return rows
 
 
+def prune_untied_lookups(*, cutoff: datetime) -> int:
+    """Delete the lookups received before `cutoff` that no call took (a caller who hung up
+    while it rang, a lookup the PBX sent for nothing): long past LOOKUP_WINDOW, no call can
+    take them any more. The lookups calls took stay, as the calls' history. How many went."""
+    cutoff = min(cutoff, timezone.now() - LOOKUP_WINDOW - LOOKUP_LATE)
+    deleted, _ = CallerLookup.objects.filter(call=None, received_at__lt=cutoff).delete()
+    return deleted
+
+
 def tie_lookup(call: Call, *, incoming_at: datetime) -> bool:
     """Copy the routing of the lookup that preceded an incoming call onto it (not saved).
 

@@ -1,4 +1,5 @@
-"""`manage.py prune_journal [--older-than 90d] [--dry-run]`: delete old PBX requests."""
+"""`manage.py prune_journal [--older-than 90d] [--dry-run]`: delete old PBX requests, and the
+caller lookups of that age that no call took."""
 from typing import Any
 
 from django.conf import settings
@@ -7,13 +8,14 @@ from django.utils import timezone
 
 from calls.pbx.journal import count_journal_before, parse_age, prune_journal
 from calls.pbx.throttle import prune_throttles
+from calls.routing import prune_untied_lookups
 
 
 class Command(BaseCommand):
     help = (
         "Delete PBX requests (the journal) older than an age: 90d, 12h, 2w "
-        "(default: JOURNAL_RETENTION_DAYS days), and the webhook throttles whose window "
-        "has ended."
+        "(default: JOURNAL_RETENTION_DAYS days), the caller lookups of that age that no call "
+        "took, and the webhook throttles whose window has ended."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,5 +42,9 @@ class Command(BaseCommand):
             return
         count = prune_journal(cutoff=cutoff, batch_size=batch_size)
         self.stdout.write(f"Deleted {count} PBX requests received before {when}.")
+        untied = prune_untied_lookups(cutoff=cutoff)
+        self.stdout.write(
+            f"Deleted {untied} caller lookups received before {when} that no call took."
+        )
         expired = prune_throttles(now=timezone.now())
         self.stdout.write(f"Deleted {expired} webhook throttles whose window has ended.")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from calls.models import Call, CallerLookup, CallEvent, PbxRequest
 from calls.pbx.journal import parse_age, prune_journal
+from calls.routing import prune_untied_lookups
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING
@@ -155,6 +156,33 @@ def test_a_lookup_whose_journal_row_is_pruned_still_routes_its_call(client):
     call = Call.objects.get()
     assert (call.routed_to, call.route_reason) == (agent, "responsible")
     assert CallerLookup.objects.get().call == call
+
+
+def lookup(*, age: timedelta, call: Call | None = None) -> CallerLookup:
+    return CallerLookup.objects.create(
+        received_at=timezone.now() - age, phone="79201119613", number="+79201119613",
+        route_reason="unknown", call=call,
+    )
+
+
+def test_old_lookups_no_call_took_go_with_the_journal():
+    call = Call.objects.create(callid="C1", started_at=timezone.now() - timedelta(days=100))
+    taken = lookup(age=timedelta(days=100), call=call)
+    untaken_old = lookup(age=timedelta(days=100))
+    untaken_recent = lookup(age=timedelta(days=10))
+
+    output = prune("--older-than", "90d")
+
+    assert "Deleted 1 caller lookups received before " in output
+    assert set(CallerLookup.objects.all()) == {taken, untaken_recent}
+    assert untaken_old.pk not in CallerLookup.objects.values_list("pk", flat=True)
+
+
+def test_a_lookup_a_call_may_still_take_is_never_pruned():
+    ringing = lookup(age=timedelta(seconds=30))  # its INCOMING may be on its way
+
+    assert prune_untied_lookups(cutoff=timezone.now()) == 0
+    assert list(CallerLookup.objects.all()) == [ringing]
 
 
 def test_a_bad_age_is_a_command_error():
