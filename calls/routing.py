@@ -12,7 +12,7 @@ from calls.callbacks.services import TALKED
 from calls.models import Call, CallerLookup, RouteReason
 from contacts.models import display_name
 from contacts.services import caller_row
-from xvbcrm.db import CompiledQuery, insert_row
+from xvbcrm.db import CompiledQuery
 
 # A lookup belongs to the INCOMING received at most this long after it ...
 LOOKUP_WINDOW = timedelta(minutes=2)
@@ -159,12 +159,12 @@ def _routing(
 # --- the lookup's decision, kept and handed to the call it preceded --------------------------
 
 
-def record_lookup(
+def caller_lookup(
     *, phone: str, number: str | None, callid: str, routing: Routing, received_at: datetime
-) -> None:
-    """Keep a lookup's decision for the incoming call it precedes: one INSERT, not read back
-    (the caller is waiting)."""
-    insert_row(CallerLookup(
+) -> CallerLookup:
+    """A lookup's decision, kept for the incoming call it precedes (not saved: the webhook
+    writes it with its journal row in one statement)."""
+    return CallerLookup(
         received_at=received_at,
         phone=phone,
         number=number or "",
@@ -172,7 +172,7 @@ def record_lookup(
         routed_to_id=routing.agent_id,
         route_reason=routing.reason,
         route_note=routing.note,
-    ))
+    )
 
 
 def _lookup_candidates(call: Call, incoming_at: datetime) -> list[CallerLookup]:

@@ -3,14 +3,14 @@ inserts."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from calls.models import Call, PbxRequest
+from calls.models import Call, CallerLookup, PbxRequest
 from calls.routing import route_lookup
 from contacts.models import Agent
 from contacts.services import save_contact
-from xvbcrm.db import CompiledQuery, insert_row
+from xvbcrm.db import CompiledQuery, insert_row, insert_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +70,33 @@ def test_insert_row_stores_every_field_in_one_statement(django_assert_num_querie
     for field in PbxRequest._meta.concrete_fields:
         if not field.primary_key:
             assert getattr(stored, field.attname) == getattr(entry, field.attname), field.name
+
+
+def test_insert_rows_stores_all_rows(django_assert_max_num_queries):
+    agent = Agent.objects.create(extension="100")
+    lookup = CallerLookup(received_at=timezone.now(), phone="79201119613",
+                          number="+79201119613", routed_to=agent, route_reason="responsible")
+    entry = PbxRequest(received_at=timezone.now(), method="POST", cmd="contact",
+                       outcome=PbxRequest.Handling.ACCEPTED, response_status=200)
+
+    # PostgreSQL: one statement; SQLite: two, in a transaction (a savepoint in the test's).
+    with django_assert_max_num_queries(1 if connection.vendor == "postgresql" else 4):
+        insert_rows(lookup, entry)
+
+    assert CallerLookup.objects.get().routed_to == agent
+    assert PbxRequest.objects.get().cmd == "contact"
+
+
+def test_insert_rows_stores_none_when_one_fails():
+    lookup = CallerLookup(received_at=timezone.now(), phone="79201119613",
+                          route_reason="unknown")
+    broken = PbxRequest(received_at=None, method="POST")  # received_at may not be NULL
+
+    with pytest.raises(IntegrityError), transaction.atomic():  # the test's own transaction
+        insert_rows(lookup, broken)                             # stays usable afterwards
+
+    assert not CallerLookup.objects.exists()
+    assert not PbxRequest.objects.exists()
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")

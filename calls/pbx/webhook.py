@@ -19,8 +19,9 @@ from calls.assembly import record_event
 from calls.models import PbxRequest
 from calls.pbx import journal, protocol, throttle
 from calls.pbx.journal import Handled, WebhookRequest
-from calls.routing import Routing, record_lookup, route_lookup
+from calls.routing import Routing, caller_lookup, route_lookup
 from contacts.phones import normalize_phone
+from xvbcrm.db import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -118,15 +119,15 @@ def _answer_lookup(
 def _keep(
     command: protocol.ContactLookup, number: str | None, routing: Routing, entry: PbxRequest
 ) -> None:
-    """Write the lookup's decision and its journal row in one transaction: one wait for the
-    lock, one commit. When that fails the caller is answered all the same."""
+    """Write the lookup's decision and its journal row, all or none: on PostgreSQL in one
+    statement (one round trip), on SQLite in one transaction (one wait for the lock). When
+    that fails the caller is answered all the same."""
+    lookup = caller_lookup(
+        phone=command.phone, number=number, callid=command.callid, routing=routing,
+        received_at=entry.received_at,
+    )
     try:
-        with transaction.atomic():
-            record_lookup(
-                phone=command.phone, number=number, callid=command.callid, routing=routing,
-                received_at=entry.received_at,
-            )
-            journal.insert_answered(entry)
+        insert_rows(lookup, entry)
     except DatabaseError:
         logger.exception("Could not journal a PBX request")
 

@@ -9,8 +9,9 @@ everything else uses the ORM and Django's backends as they are.
   The ORM spends more time writing a query than SQLite spends running it, and PostgreSQL
   plans a statement sent with its values inlined (Django's client-side binding) on every
   call. Used by the lookup's reads: the caller, the last talk, the webhook throttle.
-- `insert_row`: a row written in one INSERT without the ORM's save machinery, for journal
-  rows written once and never read back in the request.
+- `insert_row`, `insert_rows`: rows written in one INSERT without the ORM's save machinery,
+  for rows written once and never read back in the request; several rows (the lookup's
+  decision and its journal row) in one statement on PostgreSQL, all or none.
 - `base.py`, the PostgreSQL backend (`ENGINE = "xvbcrm.db"`): Django's, with a health check
   of a kept connection that costs no round trip when it can.
 
@@ -23,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
@@ -135,14 +136,34 @@ def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple]:
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values})", fields
 
 
+def _insert_params(instance: Model, fields: tuple) -> list[Any]:
+    database = connections[DEFAULT_DB_ALIAS]  # the thread's own, not the `connection` proxy
+    return [field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields]
+
+
 def insert_row(instance: Model) -> None:
     """Store a new row in one statement, without reading its id back (it stays None).
 
     For rows written once and never touched again in the request: no signals are sent.
     """
     sql, fields = _insert_sql(type(instance), connection.vendor)
-    database = connections[DEFAULT_DB_ALIAS]  # the thread's own, not the `connection` proxy
-    params: Sequence[Any] = [
-        field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields
-    ]
-    _execute(sql, params)
+    _execute(sql, _insert_params(instance, fields))
+
+
+def insert_rows(*instances: Model) -> None:
+    """Store new rows all or none, as insert_row does each; on PostgreSQL in one statement
+    (`WITH a AS (INSERT ...) INSERT ...`: one round trip, atomic by itself), elsewhere in
+    one transaction."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            for instance in instances:
+                insert_row(instance)
+        return
+    parts, params = [], []
+    for instance in instances:
+        sql, fields = _insert_sql(type(instance), connection.vendor)
+        parts.append(sql)
+        params += _insert_params(instance, fields)
+    *first, last = parts
+    ctes = ", ".join(f"_row{number} AS ({sql})" for number, sql in enumerate(first))
+    _execute(f"WITH {ctes} {last}" if ctes else last, params)
