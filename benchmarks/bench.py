@@ -32,7 +32,6 @@ import os
 import random
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from harness import (  # noqa: E402
     http_request,
     kept_database,
     measure,
+    ms,
     serving,
 )
 
@@ -157,13 +157,6 @@ def event_probes(calls: int, senders: int, access_code: str, contacts: int,
 
 
 # --- the table -----------------------------------------------------------------------------------
-
-
-def ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if q == 0.5:
-        return statistics.median(ordered) * 1000
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
 class Table:

@@ -336,6 +336,14 @@ COLUMNS = [
 ]
 
 
+def ms(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (seconds) in milliseconds."""
+    ordered = sorted(values)
+    if q == 0.5:
+        return statistics.median(ordered) * 1000
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
 def row(cells: list[str]) -> str:
     """One line of the table."""
     return "  ".join(
