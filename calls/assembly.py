@@ -1,18 +1,23 @@
 """Call assembly: each PBX event is added to its call, the call is derived again from all of its
-events, and then what follows a call runs, step by step (AFTER_CALL)."""
+events, and then what follows a call runs, step by step (AFTER_CALL).
+
+An event costs few round trips: one read of the call with its events (locked), the derived call
+written once (an INSERT for a new call, else an UPDATE), one INSERT of the event, and only the
+steps that this event changed something for. What those steps need to know is in `Change`.
+"""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from calls.callbacks.services import close_callbacks, is_answered, open_callback
+from calls.callbacks.services import close_callbacks, is_answered, is_missed, open_callback
 from calls.clicktocall.services import link_attempt
 from calls.dashboard.rollup import forget_days_of
 from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from calls.recordings.services import request_archiving
-from calls.routing import tie_lookup
+from calls.routing import claim_lookup, pick_lookup, tie_lookup
 from calls.vocabulary import Direction, Outcome
 from contacts.agents import ensure_agent
 from contacts.leads import adopt_lead, ensure_lead
@@ -27,11 +32,17 @@ class EventResult:
 
 
 @dataclass(frozen=True)
-class Rebuilt:
-    """A call just derived again from its events and saved, with what its events said beyond it."""
+class Change:
+    """A call just derived again from its events, with what it was before and what its events
+    said beyond it: the steps that follow act only on what changed for them."""
 
     call: Call
-    started_before: datetime | None  # the call's start before this rebuild
+    event: protocol.PbxEvent
+    received_at: datetime
+    started_before: datetime | None  # the call's start before this event (None: a new call)
+    answered_before: bool  # somebody had talked with the client already
+    missed_before: bool  # an incoming call nobody talked on
+    record_link_before: str
     incoming_at: datetime | None  # when its INCOMING event was received
     completed: bool  # whether its COMPLETED event was received
 
@@ -41,71 +52,84 @@ def record_event(
 ) -> EventResult:
     """Add one PBX event to its call; a repeat of an event the call has changes nothing."""
     with transaction.atomic():
-        call = _call_for_update(event.callid, received_at)
-        try:
-            with transaction.atomic():
-                CallEvent.objects.create(
-                    call=call,
-                    event=event.kind,
-                    received_at=received_at,
-                    direction=event.direction or "",
-                    phone=event.phone,
-                    ext=event.ext,
-                    line_number=event.line_number,
-                    status=event.status,
-                    duration=event.duration,
-                    record_link=event.record_link,
-                    request=request,
-                )
-        except IntegrityError:  # (call, event) is unique: this is a repeated delivery
-            return EventResult(call=call, duplicate=True)
-        ensure_agent(event.ext)
-        rebuild_call(call)
-        if event.kind in protocol.START_DIRECTIONS and event.direction == Direction.OUT:
-            # What follows this event rather than the call: the click-to-call that caused it.
-            link_attempt(call=call, event=event, received_at=received_at)
+        # A call's start is nearly always its first event: then it is written without a read
+        # first, and found stored only when the INSERT meets its callid.
+        new_call = event.kind in protocol.START_DIRECTIONS
+        stored = None if new_call else _stored_call(event.callid)
+        while True:
+            if stored is None:
+                call, events = Call(callid=event.callid, started_at=received_at), []
+            else:
+                call, events = stored
+                if any(known.event == event.kind for known in events):  # a repeated delivery
+                    return EventResult(call=call, duplicate=True)
+            new_event = CallEvent(
+                call=call, event=event.kind, received_at=received_at,
+                direction=event.direction or "", phone=event.phone, ext=event.ext,
+                line_number=event.line_number, status=event.status, duration=event.duration,
+                record_link=event.record_link, request=request,
+            )
+            if rebuild_call(call, [*events, new_event], event=event, received_at=received_at):
+                break
+            # Stored already: a repeated delivery, an earlier event, or a concurrent first one.
+            stored = _stored_call(event.callid)
+            if stored is None:
+                raise IntegrityError(f"call {event.callid!r} is stored without its events")
+        new_event.call = call
+        new_event.save(force_insert=True)
     return EventResult(call=call, duplicate=False)
 
 
-def _call_for_update(callid: str, received_at: datetime) -> Call:
-    """The call with this callid, created if new, locked until the transaction ends."""
-    try:
-        return Call.objects.select_for_update().get(callid=callid)
-    except Call.DoesNotExist:
-        pass
-    try:
-        with transaction.atomic():
-            return Call.objects.create(callid=callid, started_at=received_at)
-    except IntegrityError:  # a concurrent delivery created it first
-        return Call.objects.select_for_update().get(callid=callid)
+def _stored_call(callid: str) -> tuple[Call, list[CallEvent]] | None:
+    """The call with this callid and its events, in one query, the call locked until the
+    transaction ends; None for a call not seen yet (every stored call has an event)."""
+    events = list(
+        CallEvent.objects.filter(call__callid=callid)
+        .select_related("call__agent", "call__contact")
+        .select_for_update(of=("call",))
+    )
+    if not events:
+        return None
+    call = events[0].call
+    for event in events:
+        event.call = call
+    return call, events
 
 
 def _first(*values: str) -> str:
     return next((value for value in values if value), "")
 
 
-def rebuild_call(call: Call) -> None:
-    """Derive the call from all of its events, so arrival order never matters; save it, then
-    run the steps that follow a call (AFTER_CALL), each idempotent."""
-    started_before = call.started_at  # the dashboard's rollup forgets the day it leaves
-    events = list(call.events.all())
-    by_kind = {event.event: event for event in events}
+def rebuild_call(
+    call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime
+) -> bool:
+    """Derive the call from all of its events, so arrival order never matters; run what follows
+    (AFTER_CALL, each step idempotent) and write the call once. False when the call is new here
+    but a concurrent delivery stored it first."""
+    new = call.pk is None
+    change_before = {
+        "started_before": None if new else call.started_at,
+        "answered_before": not new and is_answered(call),
+        "missed_before": not new and is_missed(call),
+        "record_link_before": "" if new else call.record_link,
+    }
+    by_kind = {known.event: known for known in events}
     start = by_kind.get(protocol.EventKind.INCOMING) or by_kind.get(protocol.EventKind.OUTGOING)
     answered = by_kind.get(protocol.EventKind.ANSWERED)
     completed = by_kind.get(protocol.EventKind.COMPLETED)
-    in_order = [event for event in (start, answered, completed) if event is not None]
+    in_order = [known for known in (start, answered, completed) if known is not None]
 
-    direction = _first(*(event.direction for event in in_order))
-    raw_phone = _first(*(event.phone for event in in_order))
+    direction = _first(*(known.direction for known in in_order))
+    raw_phone = _first(*(known.phone for known in in_order))
     extension = _first(
         completed.ext if completed else "",
         answered.ext if answered else "",
         start.ext if start and direction == Direction.OUT else "",
-    )
+    ).strip()
 
     call.direction = direction
     call.phone = normalize_phone(raw_phone) or raw_phone if raw_phone else ""
-    call.line_number = _first(*(event.line_number for event in in_order))
+    call.line_number = _first(*(known.line_number for known in in_order))
     call.status = completed.status if completed else ""
     call.duration = completed.duration if completed else None
     call.record_link = completed.record_link if completed else ""
@@ -119,70 +143,130 @@ def rebuild_call(call: Call) -> None:
         call.answered_at = call.ended_at - timedelta(seconds=call.duration)
     # The first receipt, or the derived answer time when that came earlier still.
     call.started_at = min(
-        [event.received_at for event in events] + ([call.answered_at] if call.answered_at else [])
+        [known.received_at for known in events] + ([call.answered_at] if call.answered_at else [])
     )
-    call.agent = ensure_agent(extension)
-    if call.contact_id is None and call.phone.startswith("+"):
-        call.contact = find_contact_by_phone(call.phone)
-    call.save()
-    rebuilt = Rebuilt(
-        call=call,
-        started_before=started_before,
+    if extension != (call.agent.extension if call.agent else ""):
+        call.agent = ensure_agent(extension)
+    if event.ext.strip() and event.ext.strip() != extension:
+        ensure_agent(event.ext)  # the agent list fills itself with every extension seen
+    change = Change(
+        call=call, event=event, received_at=received_at,
         incoming_at=start.received_at if start and direction == Direction.IN else None,
-        completed=completed is not None,
+        completed=completed is not None, **change_before,
     )
-    for step in AFTER_CALL:
-        step(rebuilt)
+    for step in BEFORE_SAVE:
+        step(change)
+    if new:
+        lookup = _routing_of_new(change)
+        try:
+            with transaction.atomic():
+                call.save(force_insert=True)
+        except IntegrityError:  # callid is unique
+            call.pk = None
+            return False
+        if lookup is not None and not claim_lookup(call, lookup):
+            _retie(change)  # a concurrent call from the number claimed it first
+    else:
+        call.save()
+    for step in AFTER_SAVE:
+        step(change)
+    return True
 
 
 # --- what follows a call, in order -----------------------------------------------------------
 
 
-def tie_routing(rebuilt: Rebuilt) -> None:
-    """An incoming call takes the routing of the caller lookup that preceded it."""
-    if rebuilt.incoming_at is None:
-        return
-    if tie_lookup(rebuilt.call, incoming_at=rebuilt.incoming_at):
-        rebuilt.call.save(update_fields=["routed_to", "route_reason", "route_note"])
-
-
-def follow_lead(rebuilt: Rebuilt) -> None:
-    """An unknown caller's lead: made when the call is answered (its agent responsible) or,
-    unanswered, when it ends; a lead with no responsible gets the agent who answered."""
-    call = rebuilt.call
-    if call.direction != Direction.IN:
+def find_contact(change: Change) -> None:
+    """The contact owning the number; for an unknown incoming caller, the lead: made when the
+    call is answered (its agent responsible) or, unanswered, when it ends."""
+    call = change.call
+    if call.contact_id is not None or not call.phone.startswith("+"):
         return
     answered = is_answered(call)
-    agent = call.agent if answered else None
-    if call.contact_id is None:
-        if (answered or rebuilt.completed) and call.phone.startswith("+"):
-            call.contact = ensure_lead(phone=call.phone, agent=agent)
-            call.save(update_fields=["contact"])
-    elif agent is not None:
-        adopt_lead(contact_id=call.contact_id, agent=agent)
+    if call.direction == Direction.IN and (answered or change.completed):
+        call.contact = ensure_lead(phone=call.phone, agent=call.agent if answered else None)
+        if call.contact is not None:
+            return
+    call.contact = find_contact_by_phone(call.phone)
 
 
-def archive_recording(rebuilt: Rebuilt) -> None:
-    """A call with a record_link: its recording is archived once the transaction commits."""
-    request_archiving(call=rebuilt.call)
+def adopt_as_lead(change: Change) -> None:
+    """A lead with no responsible gets the agent who answered its caller."""
+    call = change.call
+    contact = call.contact
+    if call.direction != Direction.IN or call.agent is None or not is_answered(call):
+        return
+    if contact is None or not contact.is_lead or contact.responsible_id is not None:
+        return
+    if adopt_lead(contact_id=contact.pk, agent=call.agent):
+        contact.responsible = call.agent
 
 
-def refresh_dashboard(rebuilt: Rebuilt) -> None:
+def tie_routing(change: Change) -> None:
+    """An incoming call takes the routing of the caller lookup that preceded it (a new call:
+    chosen here, claimed once the call is stored)."""
+    if change.incoming_at is None or change.started_before is None:
+        return
+    tie_lookup(change.call, incoming_at=change.incoming_at)
+
+
+def _routing_of_new(change: Change) -> object | None:
+    """A new incoming call: the lookup it takes, its routing copied onto the call (not saved)."""
+    if change.incoming_at is None:
+        return None
+    lookup = pick_lookup(change.call, incoming_at=change.incoming_at)
+    if lookup is not None:
+        change.call.routed_to_id = lookup.routed_to_id
+        change.call.route_reason = lookup.route_reason
+        change.call.route_note = lookup.route_note
+    return lookup
+
+
+def _retie(change: Change) -> None:
+    call = change.call
+    call.routed_to_id, call.route_reason, call.route_note = None, "", ""
+    tie_lookup(call, incoming_at=change.incoming_at)
+    call.save(update_fields=["routed_to", "route_reason", "route_note"])
+
+
+def link_click_to_call(change: Change) -> None:
+    """An outgoing call's start event: the click-to-call attempt that caused it."""
+    event = change.event
+    if event.kind in protocol.START_DIRECTIONS and event.direction == Direction.OUT:
+        link_attempt(call=change.call, event=event, received_at=change.received_at)
+
+
+def archive_recording(change: Change) -> None:
+    """A call with a new record_link: its recording is archived (in the worker)."""
+    if change.call.record_link != change.record_link_before:
+        request_archiving(call=change.call)
+
+
+def refresh_dashboard(change: Change) -> None:
     """The dashboard's rollup forgets the days the call left and entered."""
-    forget_days_of(rebuilt.started_before, rebuilt.call.started_at)
+    forget_days_of(change.started_before, change.call.started_at)
 
 
-def follow_callbacks(rebuilt: Rebuilt) -> None:
-    """A missed incoming call opens a callback; a call that reached the client closes one."""
-    if rebuilt.call.direction == Direction.IN:
-        open_callback(call=rebuilt.call)
-    close_callbacks(call=rebuilt.call)
+def follow_callbacks(change: Change) -> None:
+    """A call that just became missed opens a callback; one that just reached the client
+    closes the open one of its number."""
+    call = change.call
+    if not change.missed_before:
+        open_callback(call=call)
+    if not change.answered_before:
+        close_callbacks(call=call)
 
 
-AFTER_CALL: tuple[Callable[[Rebuilt], None], ...] = (
+# Steps that may change the call run before it is written (once); the others after.
+BEFORE_SAVE: tuple[Callable[[Change], None], ...] = (
+    find_contact,
+    adopt_as_lead,
     tie_routing,
-    follow_lead,  # before the callbacks: a missed call's callback is for the lead it made
+)
+AFTER_SAVE: tuple[Callable[[Change], None], ...] = (
+    link_click_to_call,
     archive_recording,
     refresh_dashboard,
-    follow_callbacks,
+    follow_callbacks,  # after the contact: a missed call's callback is for the lead it made
 )
+AFTER_CALL = BEFORE_SAVE + AFTER_SAVE

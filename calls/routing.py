@@ -187,7 +187,7 @@ def _lookup_candidates(call: Call, incoming_at: datetime) -> list[CallerLookup]:
         received_at__lte=incoming_at + LOOKUP_LATE,
     )
     rows = list(
-        CallerLookup.objects.filter(Q(call=None) | Q(call=call))
+        CallerLookup.objects.filter(Q(call=None) | Q(call=call) if call.pk else Q(call=None))
         .filter(Q(callid=call.callid) | by_number)
         .annotate(carried_callid=Case(When(callid=call.callid, then=1), default=0))
         .order_by("-carried_callid", "-received_at", "-id")
@@ -207,6 +207,23 @@ def prune_untied_lookups(*, cutoff: datetime) -> int:
     return deleted
 
 
+def pick_lookup(call: Call, *, incoming_at: datetime) -> CallerLookup | None:
+    """The lookup a new incoming call takes, chosen as `tie_lookup` chooses (not claimed)."""
+    if call.route_reason or not call.phone:
+        return None
+    return next(iter(_lookup_candidates(call, incoming_at)), None)
+
+
+def claim_lookup(call: Call, lookup: CallerLookup) -> bool:
+    """Claim the lookup for the (stored) call, unless another call has it; claiming again is a
+    no-op. One UPDATE."""
+    return bool(
+        CallerLookup.objects.filter(pk=lookup.pk)
+        .filter(Q(call=None) | Q(call=call))
+        .update(call=call)
+    )
+
+
 def tie_lookup(call: Call, *, incoming_at: datetime) -> bool:
     """Copy the routing of the lookup that preceded an incoming call onto it (not saved).
 
@@ -218,12 +235,7 @@ def tie_lookup(call: Call, *, incoming_at: datetime) -> bool:
     if call.route_reason or not call.phone:
         return False
     for lookup in _lookup_candidates(call, incoming_at):
-        claimed = (
-            CallerLookup.objects.filter(pk=lookup.pk)
-            .filter(Q(call=None) | Q(call=call))
-            .update(call=call)
-        )
-        if claimed:
+        if claim_lookup(call, lookup):
             call.routed_to_id = lookup.routed_to_id
             call.route_reason = lookup.route_reason
             call.route_note = lookup.route_note

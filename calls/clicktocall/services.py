@@ -5,6 +5,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Case, Q, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,21 +101,22 @@ def _find_call(*, callid: str, extension: str, phone: str) -> Call | None:
 _LINKABLE = [CallAttempt.Result.OK, CallAttempt.Result.UNREACHABLE, CallAttempt.Result.BROKEN]
 
 
-def link_attempt(*, call: Call, event: protocol.PbxEvent, received_at: datetime) -> None:
-    """Tie an outgoing call's start event to the click-to-call attempt that caused it."""
+def link_attempt(*, call: Call, event: protocol.PbxEvent, received_at: datetime) -> bool:
+    """Tie an outgoing call's start event to the click-to-call attempt that caused it: the one
+    the PBX named by its callid, else the newest one for the same extension and number near
+    that moment. One UPDATE; True when an attempt was tied."""
     unlinked = CallAttempt.objects.filter(call=None, result__in=_LINKABLE)
-    attempt = unlinked.filter(pbx_callid=call.callid).first() or (
-        unlinked.filter(
-            extension=event.ext,
-            phone=call.phone,
-            created_at__range=(received_at - LINK_WINDOW, received_at + LINK_WINDOW),
-        )
-        .order_by("-created_at")
-        .first()
+    candidates = unlinked.filter(
+        Q(pbx_callid=call.callid)
+        | Q(extension=event.ext, phone=call.phone,
+            created_at__range=(received_at - LINK_WINDOW, received_at + LINK_WINDOW))
+    ).order_by(
+        Case(When(pbx_callid=call.callid, then=0), default=1), "-created_at"
     )
-    if attempt is not None:
-        attempt.call = call
-        attempt.save(update_fields=["call"])
+    return bool(
+        CallAttempt.objects.filter(pk__in=Subquery(candidates.values("pk")[:1]), call=None)
+        .update(call=call)
+    )
 
 
 def place_call(

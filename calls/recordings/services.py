@@ -2,10 +2,10 @@
 
 The PBX keeps recordings for about a week behind unauthenticated links. When a call gets a
 `record_link`, `request_archiving` (in the event's transaction) makes its `Recording` and
-enqueues `archive` on commit. `archive` claims the row with one conditional UPDATE, downloads
-the link through `fetch` (calls/recordings/fetch.py: every hop checked and connected to the
-checked address, a deadline, a size limit, an audio type check), stores it through Django's
-storage API, and either marks it archived, refuses it for good, or schedules a retry with
+enqueues `archive` in that transaction. `archive` claims the row with one conditional UPDATE,
+downloads the link through `fetch` (calls/recordings/fetch.py: every hop checked and connected
+to the checked address, a deadline, a size limit, an audio type check), stores it through
+Django's storage API, and either marks it archived, refuses it for good, or schedules a retry with
 backoff until RECORDINGS_RETRY_FOR, then calls it lost.
 """
 import logging
@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
 
 from calls.models import Call, Recording, RecordingListen
 from calls.recordings.fetch import Fetched, fetch
@@ -55,25 +56,33 @@ EXTENSIONS = {
 
 
 def _enqueue(recording_id: int, *, run_after: datetime | None = None) -> None:
-    """Enqueue `archive` once the current transaction commits (now, outside one)."""
+    """Enqueue `archive`: with the database backend, in the current transaction (the task row
+    commits with what asked for it, in the same commit); with another backend, once the
+    transaction commits (now, outside one)."""
     job = archive_recording
     if run_after is not None:
         if not job.get_backend().supports_defer:
             return  # a backend that cannot wait: `archive_recordings` picks it up
         job = job.using(run_after=run_after)
-    transaction.on_commit(lambda: job.enqueue(recording_id), robust=True)
+    if isinstance(job.get_backend(), DatabaseBackend):
+        job.enqueue(recording_id)
+    else:
+        transaction.on_commit(lambda: job.enqueue(recording_id), robust=True)
 
 
 def request_archiving(*, call: Call) -> Recording | None:
     """The call's recording, made (and its download enqueued) when the call has a link."""
     if not call.record_link:
         return None
-    recording, created = Recording.objects.get_or_create(
-        call=call, defaults={"source_url": call.record_link}
-    )
-    if created:
+    try:
+        with transaction.atomic():
+            recording = Recording.objects.create(call=call, source_url=call.record_link)
+    except IntegrityError:  # the call has its recording already
+        recording = Recording.objects.get(call=call)
+    else:
         _enqueue(recording.pk)
-    elif recording.source_url != call.record_link and recording.status in (
+        return recording
+    if recording.source_url != call.record_link and recording.status in (
         Recording.Status.PENDING, Recording.Status.LOST, Recording.Status.REFUSED,
     ):
         # A new link for a recording we do not hold: start over with it.

@@ -160,14 +160,12 @@ def kill_this_connection() -> None:
 
 @pytest.fixture
 def dies_mid_event(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The connection dies after the CallEvent row is written, before the call is built."""
-    rebuild = assembly.rebuild_call
+    """The connection dies after the call row is written, before its event row is."""
 
-    def die_then_rebuild(call: Call) -> None:
+    def die(change: assembly.Change) -> None:
         kill_this_connection()
-        rebuild(call)
 
-    monkeypatch.setattr(assembly, "rebuild_call", die_then_rebuild)
+    monkeypatch.setattr(assembly, "AFTER_SAVE", (die, *assembly.AFTER_SAVE))
     return monkeypatch
 
 
