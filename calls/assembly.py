@@ -85,7 +85,7 @@ def _stored_call(callid: str) -> tuple[Call, list[CallEvent]] | None:
     transaction ends; None for a call not seen yet (every stored call has an event)."""
     events = list(
         CallEvent.objects.filter(call__callid=callid)
-        .select_related("call__agent", "call__contact")
+        .select_related("call__agent", "call__contact__responsible")
         .select_for_update(of=("call",))
     )
     if not events:

@@ -73,17 +73,13 @@ def _answer_time(call: Call) -> datetime:
 def open_callback(*, call: Call) -> Callback | None:
     """The open callback for a missed incoming call's number, opened unless one is open.
 
-    A call opens at most one task in its life, so repeated rebuilds do nothing. When the
-    client was already reached by a later answered call (its events came first), the task
-    is recorded closed by it, so the time waited still counts.
+    Called once, when the call becomes missed (calls/assembly.py). When the client was
+    already reached by a later answered call (its events came first), the task is recorded
+    closed by it, so the time waited still counts. Two or three statements: the later answered
+    call, the INSERT, and, when the number has an open task already, that task.
     """
-    if not is_missed(call):
+    if not is_missed(call) or not call.phone:
         return None
-    if not call.phone or Callback.objects.filter(missed_call=call).exists():
-        return None
-    existing = Callback.objects.filter(phone=call.phone, closed_at=None).first()
-    if existing is not None:
-        return existing
     now = timezone.now()
     callback = Callback(
         phone=call.phone, contact=call.contact, agent=assignee_for(call), missed_call=call,
@@ -99,7 +95,7 @@ def open_callback(*, call: Call) -> Callback | None:
     try:
         with transaction.atomic():
             callback.save()
-    except IntegrityError:  # one open per number: a concurrent missed call opened it first
+    except IntegrityError:  # one open per number: an earlier missed call opened it
         return Callback.objects.filter(phone=call.phone, closed_at=None).first()
     return callback if callback.is_open else None
 

@@ -9,6 +9,7 @@ from contacts.importing.encoding import EncodingError, choose_encoding, describe
 from contacts.importing.pipelining import can_fork, save_fast
 from contacts.importing.planning import Counts, look_up, plan
 from contacts.importing.reading import ContactImportError, ContactRow, read_batches, read_header
+from contacts.importing.statistics import refresh_statistics
 from contacts.importing.summary import ImportSummary, Progress
 from contacts.importing.writing import write
 
@@ -77,4 +78,5 @@ def import_contacts(
                 summary.saved(save_batch(rows, agents), position, progress)
     finally:
         text.detach()  # the caller owns the file
+    refresh_statistics(summary.created + summary.updated)
     return summary
