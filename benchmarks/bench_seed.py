@@ -7,6 +7,7 @@
     python benchmarks/bench_seed.py forget-ingest          # drop the calls earlier ingests sent
     python benchmarks/bench_seed.py session                # a superuser's session key
     python benchmarks/bench_seed.py analyze                # refresh the planner's statistics
+    python benchmarks/bench_seed.py queries                # statements per event, as JSON
 
 The database is the one DATABASE_URL names (bench.py passes the benchmark's environment).
 Contacts are stored by the project's importer (`manage.py import_contacts`), calls with the
@@ -143,6 +144,46 @@ def forget_calls(callid_prefix: str) -> None:
     forget_rollup()
 
 
+def queries() -> None:
+    """The statements one call's events cost through the webhook, in-process, counted as
+    tests/calls/test_event_queries.py counts them: a known client (its responsible active)
+    looked up, called in, answered, finished with a recording. The call is dropped after."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from calls.models import Call
+
+    i = next(i for i in range(1000) if (r := contact_fields(i)[2]) is not None
+             and agent_is_active(r))
+    phone, ext = f"7920{i:07d}", agent_extension(contact_fields(i)[2])
+    callid = "queries-count"
+    forms = [
+        ("lookup", {"cmd": "contact", "phone": phone}),
+        ("INCOMING", {"cmd": "event", "type": "in", "event": "INCOMING", "ext": ""}),
+        ("ANSWERED", {"cmd": "event", "type": "in", "event": "ANSWERED", "ext": ext}),
+        ("COMPLETED", {"cmd": "event", "event": "COMPLETED", "status": "Success",
+                       "duration": "16", "ext": ext,
+                       "record_link": f"https://pbx.example/ui/msg_download/{callid}.mp3"}),
+    ]
+    counts = {}
+    client = Client(HTTP_HOST="localhost")
+    for kind, form in forms:
+        body = urlencode({"access_code": settings.PBX_ACCESS_CODE, "callid": callid,
+                          "phone": phone, **form})
+        with CaptureQueriesContext(connection) as captured:
+            client.post("/crm-api", body, content_type="application/x-www-form-urlencoded")
+        counts[kind] = sum(
+            not query["sql"].upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
+            for query in captured.captured_queries
+        )
+    Call.objects.filter(callid=callid).delete()
+    print(json.dumps(counts))
+
+
 def session() -> None:
     """A superuser's session, stored in the database as a login would (see desk_poll.py)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -181,7 +222,7 @@ def main() -> None:
     _setup()
     steps = {
         "agents": seed_agents, "calls": lambda: seed_calls(int(args[0]), int(args[1])),
-        "status": status, "session": session, "analyze": analyze,
+        "status": status, "session": session, "analyze": analyze, "queries": queries,
         "forget-ingest": lambda: forget_calls("ingest-"),  # a kept database: earlier runs
     }
     steps[command]()

@@ -1,9 +1,12 @@
 """Call assembly: each PBX event is added to its call, the call is derived again from all of its
 events, and then what follows a call runs, step by step (AFTER_CALL).
 
-An event costs few round trips: one read of the call with its events (locked), the derived call
-written once (an INSERT for a new call, else an UPDATE), one INSERT of the event, and only the
-steps that this event changed something for. What those steps need to know is in `Change`.
+An event costs few round trips: one read of the call with its events, the derived call written
+once (an INSERT for a new call, else an UPDATE of the revision read), one INSERT of the event,
+and only the steps that this event changed something for. What those steps need to know is in
+`Change`. Two events of one call processed at once never overwrite each other: the second one's
+write finds the call changed (its INSERT meets the callid, its UPDATE another revision), and it
+reads the call again.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +53,11 @@ class Change:
 def record_event(
     *, event: protocol.PbxEvent, received_at: datetime, request: PbxRequest | None = None
 ) -> EventResult:
-    """Add one PBX event to its call; a repeat of an event the call has changes nothing."""
-    with transaction.atomic():
+    """Add one PBX event to its call; a repeat of an event the call has changes nothing.
+
+    All or nothing: in a transaction of its own, or in the caller's (no savepoint of its own:
+    the webhook wraps it in one)."""
+    with transaction.atomic(savepoint=False):
         # A call's start is nearly always its first event: then it is written without a read
         # first, and found stored only when the INSERT meets its callid.
         new_call = event.kind in protocol.START_DIRECTIONS
@@ -71,7 +77,7 @@ def record_event(
             )
             if rebuild_call(call, [*events, new_event], event=event, received_at=received_at):
                 break
-            # Stored already: a repeated delivery, an earlier event, or a concurrent first one.
+            # Stored, or changed, meanwhile: a repeated delivery, or a concurrent one.
             stored = _stored_call(event.callid)
             if stored is None:
                 raise IntegrityError(f"call {event.callid!r} is stored without its events")
@@ -81,12 +87,11 @@ def record_event(
 
 
 def _stored_call(callid: str) -> tuple[Call, list[CallEvent]] | None:
-    """The call with this callid and its events, in one query, the call locked until the
-    transaction ends; None for a call not seen yet (every stored call has an event)."""
+    """The call with this callid and its events, in one query; None for a call not seen yet
+    (every stored call has an event)."""
     events = list(
         CallEvent.objects.filter(call__callid=callid)
         .select_related("call__agent", "call__contact__responsible")
-        .select_for_update(of=("call",))
     )
     if not events:
         return None
@@ -104,8 +109,8 @@ def rebuild_call(
     call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime
 ) -> bool:
     """Derive the call from all of its events, so arrival order never matters; run what follows
-    (AFTER_CALL, each step idempotent) and write the call once. False when the call is new here
-    but a concurrent delivery stored it first."""
+    (AFTER_CALL, each step idempotent) and write the call once. False when the call was stored
+    or changed by another delivery meanwhile (nothing of it is written then)."""
     new = call.pk is None
     change_before = {
         "started_before": None if new else call.started_at,
@@ -166,10 +171,24 @@ def rebuild_call(
             return False
         if lookup is not None and not claim_lookup(call, lookup):
             _retie(change)  # a concurrent call from the number claimed it first
-    else:
-        call.save()
+    elif not _write(call):
+        return False
     for step in AFTER_SAVE:
         step(change)
+    return True
+
+
+def _write(call: Call) -> bool:
+    """UPDATE the call if it still has the revision read (one statement), bumping it."""
+    fields = {
+        field.attname: getattr(call, field.attname)
+        for field in Call._meta.concrete_fields
+        if not field.primary_key
+    }
+    fields["revision"] = call.revision + 1
+    if not Call.objects.filter(pk=call.pk, revision=call.revision).update(**fields):
+        return False
+    call.revision += 1
     return True
 
 

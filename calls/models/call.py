@@ -117,6 +117,9 @@ class Call(models.Model):
         CallResult, verbose_name=_("result"), on_delete=models.PROTECT, null=True, blank=True,
         related_name="calls",
     )
+    # Bumped by each event's rebuild, which writes only the revision it read: two events of one
+    # call processed at once never overwrite each other (calls/assembly.py).
+    revision = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]

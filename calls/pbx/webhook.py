@@ -1,7 +1,7 @@
 """The PBX webhook: authenticate, parse, then one of two paths.
 
-A caller lookup is answered, then journaled once; an event is journaled first, processed in
-one transaction, then its journal row is closed.
+A caller lookup is answered, then journaled once; an event is journaled, processed and its
+journal row closed in one transaction, answered after the commit.
 """
 import ipaddress
 import logging
@@ -132,7 +132,7 @@ def _keep(
         logger.exception("Could not journal a PBX request")
 
 
-# --- an event: journaled, processed in one transaction, then its row closed -----------------
+# --- an event: journaled, processed and its row closed, in one transaction -----------------
 
 
 def _journal_then_process(
@@ -140,12 +140,45 @@ def _journal_then_process(
     command: protocol.PbxEvent | protocol.IgnoredCommand,
     received_at: datetime,
 ) -> Handled:
-    """Store the request first (nothing it brings may be lost), then process it."""
-    entry = journal.open_entry(request, received_at)
-    if entry is None:
-        # Not journaled means it could be lost: let the PBX deliver it again.
-        return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
-    return _process(command, entry, received_at)
+    """Store the request, process it and close its row in one transaction: one commit (one
+    fsync, one wait for SQLite's write lock). Nothing it brings is lost: the answer goes out
+    after the commit, an event whose processing raised is kept as failed in that commit (500,
+    so that the PBX delivers it again), and when the transaction itself fails the request is
+    stored as failed on its own, or the PBX gets a 503."""
+    if isinstance(command, protocol.IgnoredCommand):
+        handled = Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
+        if journal.open_entry(request, received_at, handled) is None:
+            return _cannot_store()
+        return handled
+    entry = journal.new_entry(request, received_at)
+    try:
+        with transaction.atomic():
+            entry.save()  # its id is needed: the event's rows and the answer refer to it
+            handled = _record_or_fail(command, entry, received_at)
+            journal.close_entry(entry, handled)
+        return handled
+    except DatabaseError as exc:
+        handled = _failure("event", exc, payload=INTERNAL_ERROR, status=500)
+    # Nothing was stored (the connection died, the lock wait ran out): keep it as failed.
+    if journal.open_entry(request, received_at, handled) is None:
+        return _cannot_store()
+    return handled
+
+
+def _cannot_store() -> Handled:
+    # Not journaled means it could be lost: let the PBX deliver it again.
+    return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
+
+
+def _record_or_fail(
+    command: protocol.PbxEvent, entry: PbxRequest, received_at: datetime
+) -> Handled:
+    """The event recorded (in a savepoint), or the failure that undid it."""
+    try:
+        with transaction.atomic():
+            return _record(command, entry, received_at)
+    except Exception as exc:
+        return _failure("event", exc, payload=INTERNAL_ERROR, status=500)
 
 
 def _process(
@@ -153,9 +186,8 @@ def _process(
     entry: PbxRequest | None,
     received_at: datetime,
 ) -> Handled:
-    """An event is recorded in one transaction with the closing of its journal row; on failure
-    the row says so and the PBX gets a 500, so that it delivers the event again. A command we
-    do not act on is acknowledged."""
+    """A journaled event processed again: recorded in one transaction with the closing of its
+    row; on failure the row says so. A command we do not act on is acknowledged."""
     if isinstance(command, protocol.IgnoredCommand):
         handled = Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
         journal.close_entry_quietly(entry, handled)

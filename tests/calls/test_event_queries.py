@@ -38,9 +38,10 @@ def post(code: str, **fields: str) -> tuple[int, list[str]]:
         response = Client().post(
             "/crm-api", body, content_type="application/x-www-form-urlencoded"
         )
+    # A prepared statement (xvbcrm/db) is logged without its text (None).
     work = [
-        query["sql"] for query in queries.captured_queries
-        if not query["sql"].upper().startswith(TRANSACTION_CONTROL)
+        query["sql"] or "(prepared statement)" for query in queries.captured_queries
+        if not (query["sql"] or "").upper().startswith(TRANSACTION_CONTROL)
     ]
     return response.status_code, work
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError, connection
 
 from calls.models import Call, CallEvent, PbxRequest
-from calls.pbx import webhook
+from calls.pbx import journal, webhook
 from contacts.models import Agent
 from contacts.services import save_contact
 from tests.captures import CONTACT, INCOMING
@@ -156,6 +156,7 @@ def journal_down(monkeypatch: pytest.MonkeyPatch) -> None:
         raise OperationalError("disk I/O error")
 
     monkeypatch.setattr(PbxRequest, "save", refuse)
+    monkeypatch.setattr(journal, "insert_answered", refuse)  # a row stored closed at once
 
 
 def test_event_that_cannot_be_journaled_asks_for_redelivery(pbx_post, journal_down):

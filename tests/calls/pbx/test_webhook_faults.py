@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 
 from calls import assembly
@@ -297,35 +297,26 @@ def test_event_under_a_lock_held_past_the_busy_timeout_gets_503_soon(short_busy_
     assert post(INCOMING)[0] == 200  # the lock gone, a redelivery is stored
 
 
-def test_event_locked_out_after_it_was_journaled_gets_500_and_nothing_half_written(
-    short_busy_timeout, monkeypatch, caplog
-):
-    from calls.pbx import webhook
+def test_event_whose_transaction_fails_after_journaling_is_kept_as_failed(monkeypatch, caplog):
+    """The journal row, the call and closing the row are one transaction: when it fails after
+    the row was written, nothing of it stays, and the request is stored again, as failed."""
+    from calls.pbx import journal
 
-    process = webhook._process
-    lock: list[sqlite3.Connection] = []
+    def lose_the_transaction(*args: object) -> None:
+        raise OperationalError("disk I/O error")
 
-    def lock_then_process(*args: object) -> object:
-        other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
-        other.execute("BEGIN IMMEDIATE")
-        lock.append(other)
-        return process(*args)
-
-    monkeypatch.setattr(webhook, "_process", lock_then_process)
+    monkeypatch.setattr(journal, "close_entry", lose_the_transaction)
     caplog.set_level(logging.ERROR)
 
     status, payload, _ = post(INCOMING)
-    lock[0].rollback()
-    lock[0].close()
 
     assert (status, payload) == (500, {"error": "internal error"})
     assert not Call.objects.exists()
     assert not CallEvent.objects.exists()
-    # The journal row was written before the lock was taken; its result could not be.
     entry = PbxRequest.objects.get()
-    assert entry.outcome == "received"
-    assert entry.response_status is None
-    assert "Could not journal the result of a PBX request" in caplog.text
+    assert (entry.outcome, entry.response_status) == ("failed", 500)
+    assert "OperationalError: disk I/O error" in entry.error
+    assert "Processing a PBX event failed" in caplog.text
 
 
 # --- a PBX that answers makeCall slowly ----------------------------------------------------
