@@ -177,7 +177,7 @@ def queries() -> None:
         with CaptureQueriesContext(connection) as captured:
             client.post("/crm-api", body, content_type="application/x-www-form-urlencoded")
         counts[kind] = sum(
-            not query["sql"].upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
+            not (query["sql"] or "").upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
             for query in captured.captured_queries
         )
     Call.objects.filter(callid=callid).delete()

@@ -20,7 +20,7 @@ from calls.dashboard.rollup import forget_days_of
 from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from calls.recordings.services import request_archiving
-from calls.routing import claim_lookup, pick_lookup, tie_lookup
+from calls.routing import LOOKUP_LATE, claim_lookup, pick_lookup, tie_lookup
 from calls.vocabulary import Direction, Outcome
 from contacts.agents import ensure_agent
 from contacts.leads import adopt_lead, ensure_lead
@@ -48,6 +48,7 @@ class Change:
     record_link_before: str
     incoming_at: datetime | None  # when its INCOMING event was received
     completed: bool  # whether its COMPLETED event was received
+    latest_before: datetime | None  # when the newest of its other events was received
 
 
 def record_event(
@@ -109,8 +110,9 @@ def rebuild_call(
     call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime
 ) -> bool:
     """Derive the call from all of its events, so arrival order never matters; run what follows
-    (AFTER_CALL, each step idempotent) and write the call once. False when the call was stored
-    or changed by another delivery meanwhile (nothing of it is written then)."""
+    (AFTER_CALL, each step idempotent) and write the call once. `events`: the stored ones, then
+    the new one. False when the call was stored or changed by another delivery meanwhile
+    (nothing of it is written then)."""
     new = call.pk is None
     change_before = {
         "started_before": None if new else call.started_at,
@@ -157,7 +159,9 @@ def rebuild_call(
     change = Change(
         call=call, event=event, received_at=received_at,
         incoming_at=start.received_at if start and direction == Direction.IN else None,
-        completed=completed is not None, **change_before,
+        completed=completed is not None,
+        latest_before=max((known.received_at for known in events[:-1]), default=None),
+        **change_before,
     )
     for step in BEFORE_SAVE:
         step(change)
@@ -223,9 +227,13 @@ def adopt_as_lead(change: Change) -> None:
 
 def tie_routing(change: Change) -> None:
     """An incoming call takes the routing of the caller lookup that preceded it (a new call:
-    chosen here, claimed once the call is stored)."""
+    chosen here, claimed once the call is stored). A call left untied looks again at its next
+    events, until one came after every lookup that could count had arrived (LOOKUP_LATE)."""
     if change.incoming_at is None or change.started_before is None:
         return
+    late = change.incoming_at + LOOKUP_LATE
+    if change.latest_before is not None and change.latest_before > late:
+        return  # looked already, when every lookup that could count was in
     tie_lookup(change.call, incoming_at=change.incoming_at)
 
 

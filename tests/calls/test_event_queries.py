@@ -5,14 +5,18 @@ throttle's read, the call, its event, what follows), except transaction control 
 COMMIT, SAVEPOINT, RELEASE), which carries no work of its own. The budget is 8 for each event
 of a call from a known client, answered by a known agent.
 """
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from calls.assembly import record_event
 from calls.models import Call, CallAttempt, Callback, CallerLookup, Recording
+from calls.pbx import protocol
 from contacts.models import Agent
 from contacts.services import save_contact
 
@@ -111,3 +115,22 @@ def test_a_repeated_event_costs_less(known, pbx_access_code):
 
     assert status == 200
     assert len(again) < len(first)
+
+
+def test_a_call_never_looked_up_stops_looking_for_its_lookup(known):
+    """A PBX that sends no lookups: the call looks for one at its start and at the next event
+    (a lookup may cross the INCOMING on the wire), not at every event after that."""
+    start = timezone.now()
+
+    def lookup_reads(kind: str, seconds: int, **fields: str) -> int:
+        command = protocol.parse_command(
+            {"cmd": "event", "callid": "N1", "phone": CLIENT, "event": kind, **fields}
+        )
+        with CaptureQueriesContext(connection) as queries:
+            record_event(event=command, received_at=start + timedelta(seconds=seconds))
+        return sum("calls_callerlookup" in (q["sql"] or "") for q in queries.captured_queries)
+
+    assert lookup_reads("INCOMING", 0, type="in") == 1
+    assert lookup_reads("ANSWERED", 20, type="in", ext="100") == 1
+    assert lookup_reads("COMPLETED", 80, ext="100", status="Success", duration="60") == 0
+    assert Call.objects.get(callid="N1").route_reason == ""
