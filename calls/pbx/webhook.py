@@ -41,8 +41,8 @@ def handle_webhook(request: WebhookRequest) -> Handled:
     A source throttled for wrong access codes is answered 429 first, after one read. Checking
     (method, size, bytes, access code, form) is pure and comes next; a refusal is stored once,
     with its answer. Then one of two paths: a lookup (it only reads, and a caller is waiting)
-    is answered, then journaled once; an event (or a command we ignore) is journaled first,
-    then processed.
+    is answered, then journaled once; an event is journaled and processed in one transaction,
+    a command we ignore journaled with its answer.
     """
     received_at = timezone.now()
     source = throttle.source_of(request.remote_addr)
