@@ -2,7 +2,7 @@
 
 Days and hours are those of the active time zone. No call row is loaded into Python: every
 figure is a GROUP BY of the database (a handful of queries whatever the period), over the
-rollup of past days (calls/dashboard/rollup.py) and today's calls.
+rollup of past days and today's calls (calls/dashboard/totals.py).
 """
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from django.db.models.functions import RowNumber
 from django.utils.timesince import timesince
 
 from calls.dashboard.periods import DEFAULT_PERIOD, Period
-from calls.dashboard.rollup import CallTotals, call_totals
+from calls.dashboard.totals import CallTotals, call_totals
 from calls.models import Callback
 from contacts.models import Agent
 

@@ -1,204 +1,134 @@
-"""The rollup of past days under the dashboard's figures.
+"""The rollup of past days under the dashboard's figures, kept by `manage.py rollup_calls`.
 
-The first view that needs a past day counts its calls once per (day, agent) and (day, hour)
-into `CallDayStat` and `CallHourStat`, under a `CallStatDay` marker of the active zone; later
-views add up those few rows, and today's calls live. A call that changes afterwards drops the
-marker of its day (`forget_days_of`, from `rebuild_call`), so the next view counts that day
-again.
+Each closed local day (in the settings' TIME_ZONE) of the last year has a `CallStatDay` and,
+once counted, its calls summed per agent (`CallDayStat`) and per hour (`CallHourStat`). The
+command, run from cron, counts the days not counted yet and the stale ones, a few days per
+transaction; views read those rows (calls/dashboard/totals.py) and count live only today and
+a day the command has not reached. A call that changes afterwards marks its past days stale
+(`forget_days_of`, one UPDATE on the event's path; none for a call of today).
+
+Why a late change is never lost, while events keep coming during a count:
+- a day is counted in one transaction that first locks its `CallStatDay` row: an event that
+  marks it stale meanwhile waits for the count to commit, then marks it stale again; one that
+  marked it before has committed its call before the count reads the calls;
+- a new day's row is made stale first, in a transaction that waits for the transactions
+  writing calls at that moment (PostgreSQL: SHARE lock on the calls' table, held for the
+  moment of the insert): every later event finds the row. SQLite's IMMEDIATE transactions
+  already keep any writer out of a transaction that writes.
+Two runs at once do not count a day twice: the second skips the days the first has locked
+(PostgreSQL) or waits for it (SQLite) and finds them counted.
 """
-from collections import defaultdict
+import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from calls.callbacks.services import MISSED
-from calls.dashboard.periods import Period, calls_in, local_midnight, local_part
+from calls.dashboard.periods import PERIODS, local_midnight
+from calls.dashboard.totals import counted, rollup_zone
 from calls.models import Call, CallDayStat, CallHourStat, CallStatDay
 
-IS_ANSWERED = Q(outcome=Call.Outcome.ANSWERED)
-IS_INCOMING = Q(direction=Call.Direction.IN) & ~MISSED  # answered or not, missed excepted
-IS_OUTGOING = Q(direction=Call.Direction.OUT)
-ROLLUP_BATCH_DAYS = 31  # past days counted per query and per transaction
-ROLLUP_ATTEMPTS = 3  # rounds of rolling up when concurrent views roll up the same days
+logger = logging.getLogger(__name__)
+
+BATCH_DAYS = 7  # days counted per transaction (SQLite's writers wait for one)
+# A day is counted this long after it closed: an event decided on another machine's clock
+# just before midnight ("today: nothing to forget") has committed by then.
+SETTLE = timedelta(minutes=5)
+LOCK_TIMEOUT = "5s"  # PostgreSQL: how long new days wait for the call writers of the moment
 
 
-@dataclass
-class CallTotals:
-    """Calls of a period added up per day, per agent and per weekday and hour."""
+@dataclass(frozen=True)
+class Rolled:
+    """What one run of the rollup did."""
 
-    by_day: dict[date, list[int]]  # incoming, outgoing, missed
-    by_agent: dict[int | None, list[int]]  # calls, answered, talked, talk seconds
-    hours: list[list[int]]  # [ISO weekday - 1][hour]
-
-    @classmethod
-    def empty(cls) -> "CallTotals":
-        return cls(by_day=defaultdict(lambda: [0, 0, 0]),
-                   by_agent=defaultdict(lambda: [0, 0, 0, 0]),
-                   hours=[[0] * 24 for _ in range(7)])
-
-    def add_day(self, day: date, incoming: int, outgoing: int, missed: int) -> None:
-        totals = self.by_day[day]
-        totals[0] += incoming
-        totals[1] += outgoing
-        totals[2] += missed
-
-    def add_agent(self, who: int | None, calls: int, answered: int, talked: int,
-                  talk_seconds: int | None) -> None:
-        totals = self.by_agent[who]
-        totals[0] += calls
-        totals[1] += answered
-        totals[2] += talked
-        totals[3] += talk_seconds or 0
-
-    def add_hour(self, day: date, hour: int, calls: int) -> None:
-        self.hours[day.isoweekday() - 1][hour] += calls
+    added: int  # days that had no row
+    counted: int  # days counted (new or stale)
+    left: int  # stale days left to the next run (another run or an event held them)
 
 
-def call_totals(period: Period) -> CallTotals:
-    """The period's calls added up: past days from the rollup (made if missing), today live."""
-    totals = CallTotals.empty()
-    today = timezone.localdate()
-    if period.first_day < today:
-        last = min(period.last_day, today - timedelta(days=1))
-        _add_rolled_up(totals, _span(period.first_day, last))
-    if period.last_day >= today:
-        _add_live(totals, _span(max(period.first_day, today), period.last_day))
-    return totals
-
-
-def _span(first_day: date, last_day: date) -> Period:
-    return Period.ending(days=(last_day - first_day).days + 1, today=last_day)
-
-
-def _counted(period: Period, calls: QuerySet[Call]) -> QuerySet:
-    """Per local day and hour and the credited agent (who talked, else routed to): the sums."""
-    return (
-        calls.annotate(
-            day=local_part("day", period), hour=local_part("hour", period),
-            who=Coalesce("agent_id", "routed_to_id"),
+def roll_up(*, batch_days: int = BATCH_DAYS, settle: timedelta = SETTLE) -> Rolled:
+    """Count every day of the last year closed `settle` ago not counted yet, and every stale
+    one."""
+    with timezone.override(timezone.get_default_timezone()):
+        now = timezone.now()
+        last = timezone.localdate(now - settle) - timedelta(days=1)
+        first = timezone.localdate(now) - timedelta(days=max(PERIODS) - 1)
+        zone = rollup_zone()
+        # Another zone's days (TIME_ZONE changed) and days too old to show are of no use.
+        CallStatDay.objects.filter(~Q(time_zone=zone) | Q(day__lt=first)).delete()
+        added = _add_days(zone, first, last)
+        stale = list(
+            CallStatDay.objects.filter(time_zone=zone, day__gte=first, day__lte=last, stale=True)
+            .order_by("day").values_list("day", flat=True)
         )
-        .values("day", "hour", "who")
-        .annotate(
-            calls=Count("id"),
-            incoming=Count("id", filter=IS_INCOMING),
-            outgoing=Count("id", filter=IS_OUTGOING),
-            missed=Count("id", filter=MISSED),
-            answered=Count("id", filter=IS_ANSWERED),
-            talked=Count("duration", filter=IS_ANSWERED),
-            talk_seconds=Sum("duration", filter=IS_ANSWERED),
-        )
+        done = 0
+        for index in range(0, len(stale), batch_days):
+            try:
+                with transaction.atomic():
+                    done += _count_days(zone, stale[index:index + batch_days])
+            except OperationalError as error:  # a deadlock with an agent's deletion, say
+                logger.warning("rollup: days left stale for the next run: %s", error)
+    return Rolled(added=added, counted=done, left=len(stale) - done)
+
+
+def _add_days(zone: str, first: date, last: date) -> int:
+    """Make the missing days' rows, stale (to count), once the calls' writers of the moment
+    have committed; how many were made."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    have = set(
+        CallStatDay.objects.filter(time_zone=zone, day__gte=first, day__lte=last)
+        .values_list("day", flat=True)
     )
-
-
-def _add_live(totals: CallTotals, period: Period) -> None:
-    for row in _counted(period, calls_in(period)):
-        totals.add_day(row["day"], row["incoming"], row["outgoing"], row["missed"])
-        totals.add_agent(row["who"], row["calls"], row["answered"], row["talked"],
-                         row["talk_seconds"])
-        totals.add_hour(row["day"], row["hour"], row["calls"])
-
-
-def _add_rolled_up(totals: CallTotals, period: Period) -> None:
-    """Add the rollup's sums for the past days of `period`, rolling up the days it lacks.
-
-    The days' markers are read last, with the sums per day: a day forgotten meanwhile is
-    missing, so rolled up again and read again, never counted as empty.
-    """
-    zone = timezone.get_current_timezone_name()
-    for _ in range(ROLLUP_ATTEMPTS):
-        by_agent, by_hour, by_day = _rolled_up(zone, period)
-        missing = sorted(set(period.dates()) - {row["day"] for row in by_day})
-        if not missing:
-            break
-        _roll_up(zone, missing)
-    else:
-        by_agent, by_hour, by_day = _rolled_up(zone, period)
-    for row in by_day:
-        totals.add_day(row["day"], row["incoming"] or 0, row["outgoing"] or 0,
-                       row["missed"] or 0)
-    for row in by_agent:
-        totals.add_agent(row["agent_id"], row["calls"], row["answered"], row["talked"],
-                         row["talk_seconds"])
-    for row in by_hour:
-        totals.add_hour(row["day"], row["hour"], row["calls"])
-
-
-def _rolled_up(zone: str, period: Period) -> tuple[list[dict], list[dict], list[dict]]:
-    """Sums per agent, per day and hour, and per rolled-up day (every one, zeros included)."""
-    of_days = {"stat_day__time_zone": zone, "stat_day__day__gte": period.first_day,
-               "stat_day__day__lte": period.last_day}
-    by_agent = (
-        CallDayStat.objects.filter(**of_days).order_by().values("agent_id").annotate(
-            calls=Sum("calls"), answered=Sum("answered"), talked=Sum("talked"),
-            talk_seconds=Sum("talk_seconds"),
-        )
-    )
-    by_hour = (
-        CallHourStat.objects.filter(**of_days).order_by()
-        .values("hour", day=F("stat_day__day")).annotate(calls=Sum("calls"))
-    )
-    by_day = (
-        CallStatDay.objects.filter(
-            time_zone=zone, day__gte=period.first_day, day__lte=period.last_day
-        )
-        .order_by().values("day").annotate(
-            incoming=Sum("agent_stats__incoming"), outgoing=Sum("agent_stats__outgoing"),
-            missed=Sum("agent_stats__missed"),
-        )
-    )
-    return list(by_agent), list(by_hour), list(by_day)
-
-
-def _roll_up(zone: str, days: list[date]) -> None:
-    """Count the calls of these past days into the rollup, a batch of days per transaction.
-
-    While a batch is counted no call may change, so a late event either lands before the
-    count or finds the marker and forgets the day: PostgreSQL is asked for a SHARE lock on the
-    calls (readers pass, writers wait), SQLite's IMMEDIATE transactions already take the
-    database's write lock. A batch another view rolled up first fails on the markers' unique
-    constraint and is left to it.
-    """
-    for index in range(0, len(days), ROLLUP_BATCH_DAYS):
-        batch = days[index:index + ROLLUP_BATCH_DAYS]
-        try:
-            with transaction.atomic():
-                _roll_up_batch(zone, batch)
-        except IntegrityError:
-            continue
-
-
-def _roll_up_batch(zone: str, days: list[date]) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(Call._meta.db_table)} "
-                           "IN SHARE MODE")
+    missing = [day for day in days if day not in have]
+    if not missing:
+        return 0
     now = timezone.now()
+    try:
+        with transaction.atomic():
+            made = CallStatDay.objects.bulk_create(
+                [CallStatDay(time_zone=zone, day=day, start=local_midnight(day),
+                             end=local_midnight(day + timedelta(days=1)), computed_at=now,
+                             stale=True)
+                 for day in missing],
+                ignore_conflicts=True,
+            )
+            _wait_for_call_writers()
+    except OperationalError:
+        logger.warning("rollup: the calls' writers held their lock over %s; days left for "
+                       "the next run", LOCK_TIMEOUT)
+        return 0
+    return len(made)
+
+
+def _wait_for_call_writers() -> None:
+    """PostgreSQL: wait until every transaction writing calls now has ended (a SHARE lock
+    lets readers pass and waits for writers; it is held until the commit, a moment later)."""
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(Call._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+
+
+def _count_days(zone: str, days: list[date]) -> int:
+    """Count the calls of these stale days into their rows; how many days were counted."""
     markers = {
         marker.day: marker
-        for marker in CallStatDay.objects.bulk_create(
-            CallStatDay(time_zone=zone, day=day, start=local_midnight(day),
-                        end=local_midnight(day + timedelta(days=1)), computed_at=now)
-            for day in days
-        )
+        for marker in CallStatDay.objects.select_for_update(skip_locked=True)
+        .filter(time_zone=zone, day__in=days, stale=True).order_by("day")
     }
-    runs = Q()  # the batch's days as ranges of consecutive days, for the started_at index
-    first = days[0]
-    for day, after in zip(days, [*days[1:], None], strict=True):
-        if after != day + timedelta(days=1):
-            runs |= Q(started_at__gte=markers[first].start, started_at__lt=markers[day].end)
-            first = after
+    if not markers:
+        return 0
+    days = sorted(markers)
     by_agent: dict[tuple[date, int | None], CallDayStat] = {}
     by_hour: dict[tuple[date, int], CallHourStat] = {}
-    for row in _counted(_span(days[0], days[-1]), Call.objects.filter(runs).order_by()):
-        day = row["day"]
-        if day not in markers:  # a day between two batched ones: not for this batch
-            continue
+    for row in counted(days):
+        marker = markers[row["day"]]
         stat = by_agent.setdefault(
-            (day, row["who"]), CallDayStat(stat_day=markers[day], agent_id=row["who"])
+            (marker.day, row["who"]), CallDayStat(stat_day=marker, agent_id=row["who"])
         )
         stat.calls += row["calls"]
         stat.incoming += row["incoming"]
@@ -208,25 +138,36 @@ def _roll_up_batch(zone: str, days: list[date]) -> None:
         stat.talked += row["talked"]
         stat.talk_seconds += row["talk_seconds"] or 0
         hour = by_hour.setdefault(
-            (day, row["hour"]), CallHourStat(stat_day=markers[day], hour=row["hour"])
+            (marker.day, row["hour"]), CallHourStat(stat_day=marker, hour=row["hour"])
         )
         hour.calls += row["calls"]
+    ids = [marker.pk for marker in markers.values()]
+    CallDayStat.objects.filter(stat_day_id__in=ids).delete()
+    CallHourStat.objects.filter(stat_day_id__in=ids).delete()
     CallDayStat.objects.bulk_create(by_agent.values(), batch_size=2000)
     CallHourStat.objects.bulk_create(by_hour.values(), batch_size=2000)
+    CallStatDay.objects.filter(pk__in=ids).update(stale=False, computed_at=timezone.now())
+    return len(markers)
 
 
-def forget_days_of(*moments: datetime | None) -> None:
-    """Forget the rolled-up days (of any time zone) holding these moments: a call that started
-    then has changed. One query that finds nothing unless the day was rolled up already."""
+def forget_days_of(before: datetime | None, after: datetime | None) -> None:
+    """Mark stale the rolled-up days holding these moments (a call that started then has
+    changed): one UPDATE, or no query at all when both are today or later (counted live).
+
+    Call it after writing the call, in the same transaction (see the module's docstring).
+    """
+    zone = timezone.get_default_timezone()
+    today = timezone.make_aware(
+        datetime.combine(timezone.localdate(timezone=zone), time.min), zone
+    )
     days = Q()
-    for moment in moments:
-        if moment is not None:
+    for moment in {before, after}:
+        if moment is not None and moment < today:
             days |= Q(start__lte=moment, end__gt=moment)
     if days:
-        CallStatDay.objects.filter(days).delete()
+        CallStatDay.objects.filter(days).update(stale=True)
 
 
 def forget_rollup() -> None:
-    """Forget every rolled-up day (the next views roll them up again)."""
+    """Forget every rolled-up day (the next `roll_up` counts them again)."""
     CallStatDay.objects.all().delete()
-

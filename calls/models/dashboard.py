@@ -6,7 +6,12 @@ from contacts.models import Agent
 
 
 class CallStatDay(models.Model):
-    """A past local day, in one time zone, whose calls are rolled up; its rows go with it."""
+    """A past local day, in one time zone, whose calls are rolled up; its rows go with it.
+
+    A stale day is one to count (again): made by `manage.py rollup_calls` before it counts it,
+    or marked by a later change to one of its calls. Views count a stale day's calls instead
+    of reading its rows.
+    """
 
     time_zone = models.CharField(max_length=64)
     day = models.DateField()
@@ -14,6 +19,7 @@ class CallStatDay(models.Model):
     start = models.DateTimeField(db_index=True)
     end = models.DateTimeField()
     computed_at = models.DateTimeField()
+    stale = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
