@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0013_pbxrequest_without_routing'),
+        ('calls', '0014_call_revision'),
     ]
 
     operations = [
