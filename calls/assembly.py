@@ -52,9 +52,15 @@ class Change:
 
 
 def record_event(
-    *, event: protocol.PbxEvent, received_at: datetime, request: PbxRequest | None = None
+    *,
+    event: protocol.PbxEvent,
+    received_at: datetime,
+    request: PbxRequest | Callable[[Call], PbxRequest] | None = None,
 ) -> EventResult:
     """Add one PBX event to its call; a repeat of an event the call has changes nothing.
+
+    `request`: the journal row the event came in (or a function that stores it, given the call,
+    called just before the event's row is written: the webhook writes its row once, closed).
 
     All or nothing: in a transaction of its own, or in the caller's (no savepoint of its own:
     the webhook wraps it in one)."""
@@ -74,7 +80,8 @@ def record_event(
                 call=call, event=event.kind, received_at=received_at,
                 direction=event.direction or "", phone=event.phone, ext=event.ext,
                 line_number=event.line_number, status=event.status, duration=event.duration,
-                record_link=event.record_link, request=request,
+                record_link=event.record_link,
+                request=None if callable(request) else request,
             )
             if rebuild_call(call, [*events, new_event], event=event, received_at=received_at):
                 break
@@ -83,6 +90,8 @@ def record_event(
             if stored is None:
                 raise IntegrityError(f"call {event.callid!r} is stored without its events")
         new_event.call = call
+        if callable(request):
+            new_event.request = request(call)
         new_event.save(force_insert=True)
     return EventResult(call=call, duplicate=False)
 

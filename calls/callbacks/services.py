@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
 from calls.models import Call, Callback, Line
@@ -104,25 +104,21 @@ def close_callbacks(*, call: Call) -> int:
     """Close the open callback of this number when `call` reached the client; how many closed.
 
     Any answered call, incoming or outgoing, that began after the missed call closes it; the
-    client waited from the missed call's start to this call's answer.
+    client waited from the missed call's start to this call's answer. One UPDATE.
     """
     if not call.phone or not is_answered(call):
         return 0
-    open_ones = (
+    missed_at = Call.objects.filter(pk=OuterRef("missed_call")).values("started_at")[:1]
+    return (
         Callback.objects.filter(
             phone=call.phone, closed_at=None, missed_call__started_at__lt=call.started_at
         )
         .exclude(missed_call=call)
-        .select_related("missed_call")
-    )
-    closed = 0
-    now = timezone.now()
-    for callback in open_ones:
-        waited = max(_answer_time(call) - callback.missed_call.started_at, timedelta(0))
-        closed += Callback.objects.filter(pk=callback.pk, closed_at=None).update(
-            closed_at=now, closed_by=call, waited=waited
+        .update(
+            closed_at=timezone.now(), closed_by=call,
+            waited=Value(_answer_time(call)) - Subquery(missed_at),
         )
-    return closed
+    )
 
 
 def close_callback(callback: Callback, *, by_user: AbstractBaseUser | None) -> bool:

@@ -5,7 +5,7 @@ journal row closed in one transaction, answered after the commit.
 """
 import ipaddress
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from calls.assembly import record_event
-from calls.models import PbxRequest
+from calls.models import Call, PbxRequest
 from calls.pbx import journal, protocol, throttle
 from calls.pbx.journal import Handled, WebhookRequest
 from calls.routing import Routing, caller_lookup, route_lookup
@@ -140,22 +140,30 @@ def _journal_then_process(
     command: protocol.PbxEvent | protocol.IgnoredCommand,
     received_at: datetime,
 ) -> Handled:
-    """Store the request, process it and close its row in one transaction: one commit (one
-    fsync, one wait for SQLite's write lock). Nothing it brings is lost: the answer goes out
-    after the commit, an event whose processing raised is kept as failed in that commit (500,
-    so that the PBX delivers it again), and when the transaction itself fails the request is
-    stored as failed on its own, or the PBX gets a 503."""
+    """Process the event and store the request with how it ended, in one transaction: one
+    commit (one fsync, one wait for SQLite's write lock), the journal row written once, closed,
+    just before the event's own row that refers to it. Nothing it brings is lost: the answer
+    goes out after the commit, an event whose processing raised is kept as failed in that
+    commit (500, so that the PBX delivers it again), and when the transaction itself fails the
+    request is stored as failed on its own, or the PBX gets a 503."""
     if isinstance(command, protocol.IgnoredCommand):
         handled = Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
         if journal.open_entry(request, received_at, handled) is None:
             return _cannot_store()
         return handled
-    entry = journal.new_entry(request, received_at)
+    kept: list[PbxRequest] = []
+
+    def journaled(handled: Handled) -> PbxRequest:
+        entry = journal.new_entry(request, received_at, handled)
+        entry.save(force_insert=True)
+        kept.append(entry)
+        return entry
+
     try:
         with transaction.atomic():
-            entry.save()  # its id is needed: the event's rows and the answer refer to it
-            handled = _record_or_fail(command, entry, received_at)
-            journal.close_entry(entry, handled)
+            handled = _record_or_fail(command, journaled, received_at)
+            if handled.outcome != Handling.ACCEPTED:  # a repeat, or a failure undone: no row yet
+                journaled(handled)
         return handled
     except DatabaseError as exc:
         handled = _failure("event", exc, payload=INTERNAL_ERROR, status=500)
@@ -171,12 +179,16 @@ def _cannot_store() -> Handled:
 
 
 def _record_or_fail(
-    command: protocol.PbxEvent, entry: PbxRequest, received_at: datetime
+    command: protocol.PbxEvent, journaled: Callable[[Handled], PbxRequest], received_at: datetime
 ) -> Handled:
-    """The event recorded (in a savepoint), or the failure that undid it."""
+    """The event recorded (in a savepoint) with its journal row, or the failure that undid
+    both."""
     try:
         with transaction.atomic():
-            return _record(command, entry, received_at)
+            return _record(
+                command, received_at,
+                request=lambda call: journaled(_accepted(command, call)),
+            )
     except Exception as exc:
         return _failure("event", exc, payload=INTERNAL_ERROR, status=500)
 
@@ -194,7 +206,7 @@ def _process(
         return handled
     try:
         with transaction.atomic():
-            handled = _record(command, entry, received_at)
+            handled = _record(command, received_at, request=entry)
             journal.close_entry(entry, handled)
         return handled
     except Exception as exc:
@@ -204,15 +216,25 @@ def _process(
     return handled
 
 
-def _record(command: protocol.PbxEvent, entry: PbxRequest | None, received_at: datetime) -> Handled:
-    result = record_event(event=command, received_at=received_at, request=entry)
-    note = "; ".join(f"left out: {problem}" for problem in command.refused)
+def _record(
+    command: protocol.PbxEvent, received_at: datetime,
+    request: PbxRequest | Callable[[Call], PbxRequest] | None,
+) -> Handled:
+    result = record_event(event=command, received_at=received_at, request=request)
     if result.duplicate:
         return Handled(
             outcome=Handling.DUPLICATE, payload={"ok": True, "duplicate": True},
-            call=result.call, error=note,
+            call=result.call, error=_note(command),
         )
-    return Handled(outcome=Handling.ACCEPTED, payload={"ok": True}, call=result.call, error=note)
+    return _accepted(command, result.call)
+
+
+def _accepted(command: protocol.PbxEvent, call: Call) -> Handled:
+    return Handled(outcome=Handling.ACCEPTED, payload={"ok": True}, call=call, error=_note(command))
+
+
+def _note(command: protocol.PbxEvent) -> str:
+    return "; ".join(f"left out: {problem}" for problem in command.refused)
 
 
 # --- checks before either path --------------------------------------------------------------

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -96,6 +97,7 @@ def test_a_call_back_costs_at_most_8_per_event(known, pbx_access_code):
     post(pbx_access_code, cmd="contact", phone=CLIENT)
     event(pbx_access_code, "M1", type="in", event="INCOMING", ext="")
     event(pbx_access_code, "M1", event="COMPLETED", ext="", status="NOANSWER", duration="0")
+    Call.objects.filter(callid="M1").update(started_at=F("started_at") - timedelta(minutes=5))
     CallAttempt.objects.create(extension="100", phone="+79201119613", result="ok")
 
     assert within_budget(event(pbx_access_code, "O1", type="out", event="OUTGOING", ext="100"))
@@ -105,7 +107,9 @@ def test_a_call_back_costs_at_most_8_per_event(known, pbx_access_code):
     ))
 
     assert CallAttempt.objects.get().call.callid == "O1"
-    assert not Callback.objects.get().is_open
+    callback = Callback.objects.get()
+    assert (callback.is_open, callback.closed_by.callid) == (False, "O1")
+    assert timedelta(minutes=5) - timedelta(seconds=45) < callback.waited < timedelta(minutes=5)
 
 
 def test_a_repeated_event_costs_less(known, pbx_access_code):

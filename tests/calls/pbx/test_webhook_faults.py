@@ -297,19 +297,23 @@ def test_event_under_a_lock_held_past_the_busy_timeout_gets_503_soon(short_busy_
     assert post(INCOMING)[0] == 200  # the lock gone, a redelivery is stored
 
 
-def test_event_whose_transaction_fails_after_journaling_is_kept_as_failed(monkeypatch, caplog):
-    """The journal row, the call and closing the row are one transaction: when it fails after
-    the row was written, nothing of it stays, and the request is stored again, as failed."""
-    from calls.pbx import journal
+def test_event_whose_transaction_fails_at_commit_is_kept_as_failed(monkeypatch, caplog):
+    """The journal row and the call are one transaction: when its commit fails, nothing of it
+    stays, and the request is stored again, on its own, as failed."""
+    commit, failed = connection.commit, []
 
-    def lose_the_transaction(*args: object) -> None:
-        raise OperationalError("disk I/O error")
+    def fail_once() -> None:
+        if not failed:
+            failed.append(True)
+            raise OperationalError("disk I/O error")
+        commit()
 
-    monkeypatch.setattr(journal, "close_entry", lose_the_transaction)
+    monkeypatch.setattr(connection, "commit", fail_once)
     caplog.set_level(logging.ERROR)
 
     status, payload, _ = post(INCOMING)
 
+    assert failed
     assert (status, payload) == (500, {"error": "internal error"})
     assert not Call.objects.exists()
     assert not CallEvent.objects.exists()
