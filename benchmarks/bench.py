@@ -201,13 +201,13 @@ class Table:
             ok, what,
         )
 
-    def page(self, what: str, rows: int, p: Pages, base: Pages, ok: bool | None) -> None:
+    def page(self, what: str, rows: int, p: Pages, base: Pages, target: int, ok: bool) -> None:
         errors = sum(status != 200 for status in p.statuses)
         self.add(
             f"{what:<44} {rows:>9} {len(p.ttfb):>6} {errors:>4} {'ttfb':>7} "
             f"{ms(p.ttfb, .5):>8.1f} {ms(p.ttfb, .99):>8.1f} | {'ttfb':>8} "
             f"{ms(base.ttfb, .5):>8.2f} {ms(base.ttfb, .99):>8.2f} {'':>6} | "
-            f"ttfb < 300 ms; full page med {ms(p.total, .5):.0f} ms, {p.size // 1024} KB"
+            f"ttfb < {target} ms; full page med {ms(p.total, .5):.0f} ms, {p.size // 1024} KB"
             f"{mark(ok)}",
             ok, what,
         )
@@ -403,9 +403,10 @@ ADMIN_PAGES = [
     ("admin contacts, first page", "/admin/contacts/contact/"),
     ("admin contacts, page 50", "/admin/contacts/contact/?p=50"),
     ("admin contacts, phone search", "/admin/contacts/contact/?q=%2B7+920+000-12-34"),
-    ("admin contacts, name search (no target)",
-     "/admin/contacts/contact/?q=" + quote("Клиент 123457")),
+    ("admin contacts, name search", "/admin/contacts/contact/?q=" + quote("Клиент 123457")),
 ]
+PAGE_TARGET_MS = 300  # time to first byte, median
+PAGE_TARGETS_MS = {"admin contacts, name search": 150}  # pages with a target of their own
 
 
 def admin_rows(table: Table, port: int, args: argparse.Namespace, rows: int,
@@ -413,8 +414,9 @@ def admin_rows(table: Table, port: int, args: argparse.Namespace, rows: int,
     for what, path in ADMIN_PAGES:
         base = get_pages(port, get_request(CONSTANT, session), args.pages)
         pages = get_pages(port, get_request(path, session), args.pages)
-        ok = all(s == 200 for s in pages.statuses) and ms(pages.ttfb, .5) < 300
-        table.page(what, rows, pages, base, None if "no target" in what else ok)
+        target = PAGE_TARGETS_MS.get(what, PAGE_TARGET_MS)
+        ok = all(s == 200 for s in pages.statuses) and ms(pages.ttfb, .5) < target
+        table.page(what, rows, pages, base, target, ok)
 
 
 def dashboard_rows(table: Table, port: int, env: dict[str, str], calls: int,

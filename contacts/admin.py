@@ -14,8 +14,9 @@ from contacts.agents import mark_away
 from contacts.leads import complete_leads
 from contacts.models import Agent, Contact, ContactPhone
 from contacts.phones import format_phone, normalize_phone
+from contacts.search import SEARCH_FIELDS, search_contacts
 from contacts.services import may_assign
-from xvbcrm.admin import CappedCountPaginator, PhoneSearchMixin
+from xvbcrm.admin import CappedCountPaginator, search_by_phone
 
 
 @admin.register(Agent)
@@ -79,15 +80,13 @@ class ContactPhoneInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
-    phone_field = "phones__number"
-    phone_search_distinct = True  # a contact with two matching rows is one contact
+class ContactAdmin(admin.ModelAdmin):
     list_display = [
         "name", "company", "phone_list", "responsible", "email", "is_lead", "updated_at",
     ]
     # Every agent is offered, not only the responsible ones: no DISTINCT over all contacts.
     list_filter = ["is_lead", "responsible"]
-    search_fields = ["name", "company", "email"]
+    search_fields = list(SEARCH_FIELDS)  # see get_search_results
     search_help_text = _("Name, company, email, or a phone number in any format.")
     autocomplete_fields = ["responsible"]
     show_full_result_count = False
@@ -103,6 +102,16 @@ class ContactAdmin(PhoneSearchMixin, admin.ModelAdmin):
             .select_related("responsible")
             .prefetch_related(Prefetch("phones", queryset=ContactPhone.objects.order_by("id")))
         )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """A phone number in any format, else words of the name, company or email, found by
+        each database's index (contacts/search.py)."""
+        found = search_by_phone(queryset, search_term, "phones__number")
+        if found is not None:
+            return found, True  # a contact with two matching numbers is one contact
+        return search_contacts(queryset, search_term), False
 
     @admin.display(description=_("phone numbers"))
     def phone_list(self, contact: Contact) -> str:
