@@ -25,5 +25,4 @@ __all__ = [
     "RouteReason",
     "WebhookThrottle",
     "forget_stat_days",
-    "them from here.",
 ]
