@@ -361,7 +361,9 @@ def lookup_rows(table: Table, port: int, args: argparse.Namespace, contacts: int
     f = measure(port, probes[harness.WARMUP:], args.concurrency)
     p99 = ms(f.latencies, .99)
     share = f.per_second / base.per_second
-    big = contacts >= 1_000_000
+    # The share target is PostgreSQL's at a million contacts (SQLite: shown, no target).
+    postgresql = not harness.is_sqlite(args.database_url or args.keep or "sqlite:")
+    big = contacts >= 1_000_000 and postgresql
     ok = not f.errors and p99 < 10 and (share >= 0.8 or not big)
     table.http(f"{what}, {args.concurrency} clients", contacts, f, base,
                "p99 < 10 ms" + ("; >= 80 % of journal-only r/s" if big else ""), ok)
