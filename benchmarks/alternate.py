@@ -15,14 +15,13 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 import lookup  # noqa: E402
-from harness import free_port, http_request, measure, send  # noqa: E402
+from harness import free_port, measure  # noqa: E402
 
 CODE = "alternate-access-code"
 
@@ -51,34 +50,10 @@ class Checkout:
     def measure(self, contacts: int, requests: int, concurrency: int,
                 rng: random.Random, log: Path) -> harness.Figures:
         port = free_port()
-        with log.open("ab") as out:
-            server = subprocess.Popen(
-                [self.python, "-m", "gunicorn", "xvbcrm.wsgi", "-w", str(harness.WORKERS),
-                 "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-                cwd=self.folder, env=self.env(), stdout=out, stderr=out)
-            try:
-                _wait(port, server)
-                measure(port, lookup.lookup_probes(harness.WARMUP, contacts, CODE, rng),
-                        concurrency)
-                return measure(port, lookup.lookup_probes(requests, contacts, CODE, rng),
-                               concurrency)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-
-
-def _wait(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            if send(port, http_request("GET", "/", b""))[0] == 302:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("gunicorn did not answer")
+        with harness.gunicorn(self.env(), port, log, root=Path(self.folder), python=self.python):
+            measure(port, lookup.lookup_probes(harness.WARMUP, contacts, CODE, rng), concurrency)
+            return measure(port, lookup.lookup_probes(requests, contacts, CODE, rng),
+                           concurrency)
 
 
 def main() -> int:

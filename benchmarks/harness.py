@@ -145,14 +145,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen]:
-    """Serve the CRM with gunicorn's sync workers until the block ends; yield the master."""
+def gunicorn(
+    env: dict[str, str], port: int, log: Path, *, root: Path = ROOT, python: str = sys.executable
+) -> Iterator[subprocess.Popen]:
+    """Serve the CRM (this checkout, or the one at `root` with its `python`) with gunicorn's
+    sync workers until the block ends; yield the master."""
     command = [
-        sys.executable, "-m", "gunicorn", "xvbcrm.wsgi",
+        python, "-m", "gunicorn", "xvbcrm.wsgi",
         "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
     ]
     with log.open("wb") as log_file:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=log_file)
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log_file, stderr=log_file)
         try:
             _wait_until_serving(server, port, log)
             yield server

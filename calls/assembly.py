@@ -1,5 +1,5 @@
 """Call assembly: each PBX event is added to its call, the call is derived again from all of its
-events, and then what follows a call runs, step by step (AFTER_CALL).
+events, and then what follows a call runs, step by step (BEFORE_SAVE, AFTER_SAVE).
 
 An event costs few round trips: one read of the call with its events, the derived call written
 once (an INSERT for a new call, else an UPDATE of the revision read), one INSERT of the event,
@@ -119,9 +119,9 @@ def rebuild_call(
     call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime
 ) -> bool:
     """Derive the call from all of its events, so arrival order never matters; run what follows
-    (AFTER_CALL, each step idempotent) and write the call once. `events`: the stored ones, then
-    the new one. False when the call was stored or changed by another delivery meanwhile
-    (nothing of it is written then)."""
+    (BEFORE_SAVE and AFTER_SAVE, each step idempotent) and write the call once. `events`: the
+    stored ones, then the new one. False when the call was stored or changed by another
+    delivery meanwhile (nothing of it is written then)."""
     new = call.pk is None
     change_before = {
         "started_before": None if new else call.started_at,
@@ -175,7 +175,8 @@ def rebuild_call(
     for step in BEFORE_SAVE:
         step(change)
     if new:
-        lookup = _routing_of_new(change)
+        # The routing of the lookup the new call takes; claimed once the call is stored.
+        lookup = pick_lookup(call, incoming_at=change.incoming_at) if change.incoming_at else None
         try:
             with transaction.atomic():
                 call.save(force_insert=True)
@@ -235,27 +236,16 @@ def adopt_as_lead(change: Change) -> None:
 
 
 def tie_routing(change: Change) -> None:
-    """An incoming call takes the routing of the caller lookup that preceded it (a new call:
-    chosen here, claimed once the call is stored). A call left untied looks again at its next
-    events, until one came after every lookup that could count had arrived (LOOKUP_LATE)."""
+    """A stored incoming call takes the routing of the caller lookup that preceded it (a new
+    call's is picked in rebuild_call and claimed once the call is stored). A call left untied
+    looks again at its next events, until one came after every lookup that could count had
+    arrived (LOOKUP_LATE)."""
     if change.incoming_at is None or change.started_before is None:
         return
     late = change.incoming_at + LOOKUP_LATE
     if change.latest_before is not None and change.latest_before > late:
         return  # looked already, when every lookup that could count was in
     tie_lookup(change.call, incoming_at=change.incoming_at)
-
-
-def _routing_of_new(change: Change) -> object | None:
-    """A new incoming call: the lookup it takes, its routing copied onto the call (not saved)."""
-    if change.incoming_at is None:
-        return None
-    lookup = pick_lookup(change.call, incoming_at=change.incoming_at)
-    if lookup is not None:
-        change.call.routed_to_id = lookup.routed_to_id
-        change.call.route_reason = lookup.route_reason
-        change.call.route_note = lookup.route_note
-    return lookup
 
 
 def _retie(change: Change) -> None:
@@ -305,4 +295,3 @@ AFTER_SAVE: tuple[Callable[[Change], None], ...] = (
     refresh_dashboard,
     follow_callbacks,  # after the contact: a missed call's callback is for the lead it made
 )
-AFTER_CALL = BEFORE_SAVE + AFTER_SAVE

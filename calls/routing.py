@@ -208,10 +208,20 @@ def prune_untied_lookups(*, cutoff: datetime) -> int:
 
 
 def pick_lookup(call: Call, *, incoming_at: datetime) -> CallerLookup | None:
-    """The lookup a new incoming call takes, chosen as `tie_lookup` chooses (not claimed)."""
+    """The lookup a new incoming call takes, chosen as `tie_lookup` chooses, its routing copied
+    onto the call (not saved, not claimed: the call is not stored yet)."""
     if call.route_reason or not call.phone:
         return None
-    return next(iter(_lookup_candidates(call, incoming_at)), None)
+    lookup = next(iter(_lookup_candidates(call, incoming_at)), None)
+    if lookup is not None:
+        _take_routing(call, lookup)
+    return lookup
+
+
+def _take_routing(call: Call, lookup: CallerLookup) -> None:
+    call.routed_to_id = lookup.routed_to_id
+    call.route_reason = lookup.route_reason
+    call.route_note = lookup.route_note
 
 
 def claim_lookup(call: Call, lookup: CallerLookup) -> bool:
@@ -236,8 +246,6 @@ def tie_lookup(call: Call, *, incoming_at: datetime) -> bool:
         return False
     for lookup in _lookup_candidates(call, incoming_at):
         if claim_lookup(call, lookup):
-            call.routed_to_id = lookup.routed_to_id
-            call.route_reason = lookup.route_reason
-            call.route_note = lookup.route_note
+            _take_routing(call, lookup)
             return True
     return False

@@ -140,17 +140,15 @@ def search_by_phone(queryset: QuerySet, term: str, field: str) -> QuerySet | Non
 
 
 class PhoneSearchMixin:
-    """A list searched by a phone number typed in any format, shown in the readable form."""
-
-    phone_field = "phone"  # where the E.164 number is
-    phone_search_distinct = False  # True when the field is across a to-many relation
+    """A list searched by a phone number typed in any format (its `phone` field, E.164), shown
+    in the readable form."""
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        found = search_by_phone(queryset, search_term, self.phone_field)
+        found = search_by_phone(queryset, search_term, "phone")
         if found is not None:
-            return found, self.phone_search_distinct
+            return found, False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("client phone"), ordering="phone")

@@ -147,16 +147,14 @@ def _journal_then_process(
     commit (500, so that the PBX delivers it again), and when the transaction itself fails the
     request is stored as failed on its own, or the PBX gets a 503."""
     if isinstance(command, protocol.IgnoredCommand):
-        handled = Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
+        handled = _ignored(command)
         if journal.open_entry(request, received_at, handled) is None:
             return _cannot_store()
         return handled
-    kept: list[PbxRequest] = []
 
     def journaled(handled: Handled) -> PbxRequest:
         entry = journal.new_entry(request, received_at, handled)
         entry.save(force_insert=True)
-        kept.append(entry)
         return entry
 
     try:
@@ -201,7 +199,7 @@ def _process(
     """A journaled event processed again: recorded in one transaction with the closing of its
     row; on failure the row says so. A command we do not act on is acknowledged."""
     if isinstance(command, protocol.IgnoredCommand):
-        handled = Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
+        handled = _ignored(command)
         journal.close_entry_quietly(entry, handled)
         return handled
     try:
@@ -231,6 +229,10 @@ def _record(
 
 def _accepted(command: protocol.PbxEvent, call: Call) -> Handled:
     return Handled(outcome=Handling.ACCEPTED, payload={"ok": True}, call=call, error=_note(command))
+
+
+def _ignored(command: protocol.IgnoredCommand) -> Handled:
+    return Handled(outcome=Handling.IGNORED, payload={"ok": True, "ignored": command.reason})
 
 
 def _note(command: protocol.PbxEvent) -> str:
