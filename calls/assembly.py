@@ -13,8 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 
-from calls.callbacks.services import close_callbacks, is_answered, is_missed, open_callback
+from calls.callbacks.services import (
+    UNREAD,
+    OpenCallback,
+    close_callbacks,
+    is_answered,
+    is_missed,
+    open_callback,
+    open_callback_columns,
+)
 from calls.clicktocall.services import link_attempt
 from calls.dashboard.rollup import forget_days_of
 from calls.models import Call, CallEvent, PbxRequest
@@ -24,8 +33,10 @@ from calls.routing import LOOKUP_LATE, claim_lookup, pick_lookup, tie_lookup
 from calls.vocabulary import Direction, Outcome
 from contacts.agents import ensure_agent
 from contacts.leads import adopt_lead, ensure_lead
+from contacts.models import Agent, Contact
 from contacts.phones import normalize_phone
 from contacts.services import find_contact_by_phone
+from xvbcrm.db import CompiledQuery, instances, model_columns
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,24 @@ class Change:
     incoming_at: datetime | None  # when its INCOMING event was received
     completed: bool  # whether its COMPLETED event was received
     latest_before: datetime | None  # when the newest of its other events was received
+    number_callback: OpenCallback | None | object  # its number's open one, read with it
+
+
+def read_call(event: protocol.PbxEvent) -> "StoredCall | None":
+    """What record_event reads first, read beforehand: outside the event's transaction it
+    holds no write lock (SQLite has one for the whole database), and what changes meanwhile
+    is caught by the call's write (its revision, or the callid its INSERT meets). A call's
+    start reads nothing: nearly always its first event, the call is written without a read."""
+    return None if event.kind in protocol.START_DIRECTIONS else _stored_call(event.callid)
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    call: Call
+    events: list[CallEvent]
+    number_callback: OpenCallback | None  # the open one of the call's number, when read
+
+
 
 
 def record_event(
@@ -56,24 +85,25 @@ def record_event(
     event: protocol.PbxEvent,
     received_at: datetime,
     request: PbxRequest | Callable[[Call], PbxRequest] | None = None,
+    stored: "StoredCall | None | object" = UNREAD,
 ) -> EventResult:
     """Add one PBX event to its call; a repeat of an event the call has changes nothing.
 
     `request`: the journal row the event came in (or a function that stores it, given the call,
     called just before the event's row is written: the webhook writes its row once, closed).
+    `stored`: what `read_call` read for the event, when it was read beforehand.
 
     All or nothing: in a transaction of its own, or in the caller's (no savepoint of its own:
     the webhook wraps it in one)."""
     with transaction.atomic(savepoint=False):
-        # A call's start is nearly always its first event: then it is written without a read
-        # first, and found stored only when the INSERT meets its callid.
-        new_call = event.kind in protocol.START_DIRECTIONS
-        stored = None if new_call else _stored_call(event.callid)
+        if stored is UNREAD:
+            stored = read_call(event)
         while True:
             if stored is None:
                 call, events = Call(callid=event.callid, started_at=received_at), []
+                number_callback = UNREAD
             else:
-                call, events = stored
+                call, events, number_callback = stored.call, stored.events, stored.number_callback
                 if any(known.event == event.kind for known in events):  # a repeated delivery
                     return EventResult(call=call, duplicate=True)
             new_event = CallEvent(
@@ -83,9 +113,10 @@ def record_event(
                 record_link=event.record_link,
                 request=None if callable(request) else request,
             )
-            if rebuild_call(call, [*events, new_event], event=event, received_at=received_at):
+            if rebuild_call(call, [*events, new_event], event=event, received_at=received_at,
+                            number_callback=number_callback):
                 break
-            # Stored, or changed, meanwhile: a repeated delivery, or a concurrent one.
+            # Stored, or changed, since it was read: a repeated delivery, or a concurrent one.
             stored = _stored_call(event.callid)
             if stored is None:
                 raise IntegrityError(f"call {event.callid!r} is stored without its events")
@@ -96,19 +127,40 @@ def record_event(
     return EventResult(call=call, duplicate=False)
 
 
-def _stored_call(callid: str) -> tuple[Call, list[CallEvent]] | None:
+# The call with its events, agent and contact (with the contact's responsible), and its
+# number's open callback: one query, compiled once (building it was a fifth of an event's
+# time), its rows made into models.
+_STORED_CALL_MODELS = (CallEvent, Call, Agent, Contact, Agent)
+_STORED_CALL = CompiledQuery(
+    lambda callid: CallEvent.objects.filter(call__callid=callid).values_list(
+        *model_columns(CallEvent), *model_columns(Call, "call"),
+        *model_columns(Agent, "call__agent"), *model_columns(Contact, "call__contact"),
+        *model_columns(Agent, "call__contact__responsible"),
+        *(Subquery(query) for query in open_callback_columns(OuterRef("call__phone"))),
+    ),
+    callid="~callid~",
+)
+
+
+def _stored_call(callid: str) -> StoredCall | None:
     """The call with this callid and its events, in one query; None for a call not seen yet
     (every stored call has an event)."""
-    events = list(
-        CallEvent.objects.filter(call__callid=callid)
-        .select_related("call__agent", "call__contact__responsible")
-    )
-    if not events:
-        return None
-    call = events[0].call
-    for event in events:
-        event.call = call
-    return call, events
+    stored = None
+    for row in _STORED_CALL.fetch_all(callid=callid):
+        *columns, callback_id, missed_call_id, missed_at = row
+        event, call, agent, contact, responsible = instances(columns, *_STORED_CALL_MODELS)
+        if stored is None:
+            call.agent = agent
+            call.contact = contact
+            if contact is not None:
+                contact.responsible = responsible
+            number_callback = None if callback_id is None else OpenCallback(
+                callback_id, missed_call_id, missed_at
+            )
+            stored = StoredCall(call, [], number_callback)
+        event.call = stored.call
+        stored.events.append(event)
+    return stored
 
 
 def _first(*values: str) -> str:
@@ -116,7 +168,8 @@ def _first(*values: str) -> str:
 
 
 def rebuild_call(
-    call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime
+    call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime,
+    number_callback: OpenCallback | None | object = UNREAD,
 ) -> bool:
     """Derive the call from all of its events, so arrival order never matters; run what follows
     (BEFORE_SAVE and AFTER_SAVE, each step idempotent) and write the call once. `events`: the
@@ -170,6 +223,7 @@ def rebuild_call(
         incoming_at=start.received_at if start and direction == Direction.IN else None,
         completed=completed is not None,
         latest_before=max((known.received_at for known in events[:-1]), default=None),
+        number_callback=number_callback,
         **change_before,
     )
     for step in BEFORE_SAVE:
@@ -280,7 +334,7 @@ def follow_callbacks(change: Change) -> None:
     if not change.missed_before:
         open_callback(call=call)
     if not change.answered_before:
-        close_callbacks(call=call)
+        close_callbacks(call=call, known=change.number_callback)
 
 
 # Steps that may change the call run before it is written (once); the others after.

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, Q, QuerySet, When
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -175,27 +176,51 @@ def caller_lookup(
     )
 
 
-def _lookup_candidates(call: Call, incoming_at: datetime) -> list[CallerLookup]:
-    """Lookups that may have preceded this call, best first; unclaimed or ours.
+_CANDIDATE_FIELDS = ("id", "callid", "routed_to_id", "route_reason", "route_note")
 
-    One query (it runs for each event of an incoming call until one is tied): the lookup
-    that carried the call's callid, if any, else those of the number near its INCOMING."""
-    by_number = Q(
-        callid="",
-        number=call.phone,
-        received_at__gte=incoming_at - LOOKUP_WINDOW,
-        received_at__lte=incoming_at + LOOKUP_LATE,
+
+def _candidates_query(*, callid: str, number: str, since: datetime, until: datetime,
+                      call_id: int | None = None) -> QuerySet:
+    """Lookups unclaimed (or claimed by call `call_id`) that carried the callid, or were made
+    for the number between `since` and `until`; the one that carried it first (descending,
+    the callid comes before ""), then the newest."""
+    by_number = Q(callid="", number=number, received_at__gte=since, received_at__lte=until)
+    claimable = Q(call=None) | Q(call=call_id) if call_id is not None else Q(call=None)
+    return (
+        CallerLookup.objects.filter(claimable)
+        .filter(Q(callid=callid) | by_number)
+        .order_by("-callid", "-received_at", "-id")
+        .values_list(*_CANDIDATE_FIELDS)[:5]
     )
-    rows = list(
-        CallerLookup.objects.filter(Q(call=None) | Q(call=call) if call.pk else Q(call=None))
-        .filter(Q(callid=call.callid) | by_number)
-        .annotate(carried_callid=Case(When(callid=call.callid, then=1), default=0))
-        .order_by("-carried_callid", "-received_at", "-id")
-        .only("callid", "routed_to", "route_reason", "route_note")[:5]
-    )
-    if rows and rows[0].callid == call.callid:
-        return rows[:1]
-    return rows
+
+
+# Compiled once (it runs for each event of an incoming call until one is tied): for a call not
+# stored yet, and for a stored one.
+_SAMPLES = {
+    "callid": "~callid~", "number": "~number~",
+    "since": datetime(2000, 1, 2, 3, 4, 5, 6789, tzinfo=UTC),
+    "until": datetime(2000, 1, 3, 3, 4, 5, 6789, tzinfo=UTC),
+}
+_NEW_CALL_CANDIDATES = CompiledQuery(_candidates_query, **_SAMPLES)
+_CANDIDATES = CompiledQuery(_candidates_query, **_SAMPLES, call_id=987654321)
+
+
+def _lookup_candidates(call: Call, incoming_at: datetime) -> list[CallerLookup]:
+    """Lookups that may have preceded this call, best first; unclaimed or ours. One query:
+    the lookup that carried the call's callid, if any, else those of the number near its
+    INCOMING."""
+    values = {
+        "callid": call.callid, "number": call.phone,
+        "since": incoming_at - LOOKUP_WINDOW, "until": incoming_at + LOOKUP_LATE,
+    }
+    if call.pk is None:
+        rows = _NEW_CALL_CANDIDATES.fetch_all(**values)
+    else:
+        rows = _CANDIDATES.fetch_all(**values, call_id=call.pk)
+    lookups = [CallerLookup.from_db(connection.alias, _CANDIDATE_FIELDS, row) for row in rows]
+    if lookups and lookups[0].callid == call.callid:
+        return lookups[:1]
+    return lookups
 
 
 def prune_untied_lookups(*, cutoff: datetime) -> int:

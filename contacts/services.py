@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from contacts.models import Agent, Contact, ContactPhone
-from xvbcrm.db import CompiledQuery
+from xvbcrm.db import CompiledQuery, instances, model_columns
 
 # Which contact a number belongs to when several have it: a real contact before a lead the
 # CRM made, then the one entered first, so the answer is the same on every call.
@@ -26,10 +26,23 @@ def _owners_of(e164: str) -> QuerySet[ContactPhone]:
     return ContactPhone.objects.filter(number=e164).order_by(*OWNER_ORDER)
 
 
+# The owner with its responsible, compiled once: every event of an unknown caller asks.
+_OWNER = CompiledQuery(
+    lambda number: _owners_of(number).values_list(
+        *model_columns(Contact, "contact"), *model_columns(Agent, "contact__responsible")
+    )[:1],
+    number="+0",
+)
+
+
 def find_contact_by_phone(e164: str) -> Contact | None:
     """The contact owning an E.164 number, with its responsible agent, in one query."""
-    row = _owners_of(e164).select_related("contact__responsible").first()
-    return row.contact if row else None
+    row = _OWNER.fetch_one(number=e164)
+    if row is None:
+        return None
+    contact, responsible = instances(row, Contact, Agent)
+    contact.responsible = responsible
+    return contact
 
 
 class CallerRow(NamedTuple):

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from calls.models import Call, CallerLookup, PbxRequest
 from calls.routing import route_lookup
-from contacts.models import Agent
+from contacts.models import Agent, Contact
 from contacts.services import save_contact
-from xvbcrm.db import CompiledQuery, insert_row, insert_rows
+from xvbcrm.db import CompiledQuery, insert_row, insert_rows, instances, model_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,42 @@ def test_runs_with_new_values_and_converts_them_as_the_orm_does():
     assert [type(value) for value in row[1:3]] == [bool, bool]  # SQLite stores 1 and 0
     assert AGENT.fetch_one(extension="100", since=away_since + timedelta(minutes=1)) is None
     assert AGENT.fetch_one(extension="101", since=away_since) is None
+
+
+def test_fetch_all_gives_every_row_converted():
+    Agent.objects.create(extension="100", name="Вася", is_away=True)
+    Agent.objects.create(extension="101", name="Петя")
+    agents = CompiledQuery(
+        lambda least: Agent.objects.filter(extension__gte=least)
+        .order_by("extension").values_list("extension", "is_away"),
+        least="~least~",
+    )
+
+    assert agents.fetch_all(least="10") == [("100", True), ("101", False)]
+    assert agents.fetch_all(least="2") == []
+
+
+def test_rows_of_model_columns_become_the_models_an_outer_join_missed_none():
+    agent = Agent.objects.create(extension="100", name="Вася")
+    Contact.objects.create(name="Ромашка", responsible=agent)
+    Contact.objects.create(name="Лютик")
+    contacts = CompiledQuery(
+        lambda name: Contact.objects.filter(name__gte=name).order_by("name").values_list(
+            *model_columns(Contact), *model_columns(Agent, "responsible")
+        ),
+        name="~name~",
+    )
+
+    (lutik, nobody), (romashka, responsible) = (
+        instances(row, Contact, Agent) for row in contacts.fetch_all(name="")
+    )
+
+    assert (lutik.name, nobody) == ("Лютик", None)
+    assert (romashka.name, romashka.responsible_id) == ("Ромашка", agent.pk)
+    assert (responsible.pk, responsible.extension, responsible.is_away) == (agent.pk, "100", False)
+    romashka.name = "Ромашка и Ко"
+    romashka.save(update_fields=["name"])  # a model like the ORM's: it saves
+    assert Contact.objects.get(pk=romashka.pk).name == "Ромашка и Ко"
 
 
 def test_a_sample_that_is_not_exactly_one_parameter_fails_loudly():
@@ -110,8 +146,10 @@ def test_the_lookup_runs_prepared_statements_on_postgresql():
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-            ["%contacts_contactphone%"],
+            # The lookup's, not an event's (which reads the contact's every column, notes too).
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s"
+            " AND statement NOT LIKE %s",
+            ["%contacts_contactphone%", "%notes%"],
         )
         assert cursor.fetchone() == (1,)
 

@@ -1,15 +1,17 @@
 """Callback tasks: opened by a missed incoming call, closed when the client is reached."""
 import logging
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from calls.models import Call, Callback, Line
 from contacts.models import Agent
 from contacts.phones import line_spellings
+from xvbcrm.db import CompiledQuery
 
 logger = logging.getLogger(__name__)
 
@@ -100,24 +102,57 @@ def open_callback(*, call: Call) -> Callback | None:
     return callback if callback.is_open else None
 
 
-def close_callbacks(*, call: Call) -> int:
+class OpenCallback(NamedTuple):
+    """A number's open callback (one at most), with its missed call's start."""
+
+    id: int
+    missed_call_id: int | None
+    missed_at: datetime | None
+
+
+UNREAD = object()  # not read beforehand: close_callbacks reads it
+
+
+def open_callback_columns(phone: Any) -> tuple[QuerySet, ...]:
+    """OpenCallback's values for a number (a value or an OuterRef), each one column: as
+    subqueries, they come with another query's rows (the call an event reads)."""
+    open_of = Callback.objects.filter(phone=phone, closed_at=None)
+    return (
+        open_of.values("id")[:1],
+        open_of.values("missed_call_id")[:1],
+        open_of.values("missed_call__started_at")[:1],
+    )
+
+
+# Compiled once, as every answered call whose number was not read with it asks.
+_OPEN_CALLBACK = CompiledQuery(
+    lambda phone: Callback.objects.filter(phone=phone, closed_at=None)
+    .values_list("id", "missed_call_id", "missed_call__started_at")[:1],
+    phone="~phone~",
+)
+
+
+def close_callbacks(*, call: Call, known: OpenCallback | None | object = UNREAD) -> int:
     """Close the open callback of this number when `call` reached the client; how many closed.
 
     Any answered call, incoming or outgoing, that began after the missed call closes it; the
-    client waited from the missed call's start to this call's answer. One UPDATE.
+    client waited from the missed call's start to this call's answer. `known`: the number's
+    open callback (None: none), when it was read with the call. An UPDATE when the number has
+    an open callback, after a SELECT when it was not read.
     """
     if not call.phone or not is_answered(call):
         return 0
-    missed_at = Call.objects.filter(pk=OuterRef("missed_call")).values("started_at")[:1]
-    return (
-        Callback.objects.filter(
-            phone=call.phone, closed_at=None, missed_call__started_at__lt=call.started_at
-        )
-        .exclude(missed_call=call)
-        .update(
-            closed_at=timezone.now(), closed_by=call,
-            waited=Value(_answer_time(call)) - Subquery(missed_at),
-        )
+    if known is UNREAD:
+        row = _OPEN_CALLBACK.fetch_one(phone=call.phone)
+        known = None if row is None else OpenCallback(*row)
+    if known is None:
+        return 0
+    if known.missed_call_id == call.pk or known.missed_at is None:
+        return 0
+    if known.missed_at >= call.started_at:
+        return 0
+    return Callback.objects.filter(pk=known.id, closed_at=None).update(
+        closed_at=timezone.now(), closed_by=call, waited=_answer_time(call) - known.missed_at,
     )
 
 

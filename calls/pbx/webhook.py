@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from calls.assembly import record_event
+from calls.assembly import UNREAD, read_call, record_event
 from calls.models import Call, PbxRequest
 from calls.pbx import journal, protocol, throttle
 from calls.pbx.journal import Handled, WebhookRequest
@@ -157,9 +157,10 @@ def _journal_then_process(
         entry.save(force_insert=True)
         return entry
 
+    stored = _read_beforehand(command)
     try:
         with transaction.atomic():
-            handled = _record_or_fail(command, journaled, received_at)
+            handled = _record_or_fail(command, journaled, received_at, stored)
             if handled.outcome != Handling.ACCEPTED:  # a repeat, or a failure undone: no row yet
                 journaled(handled)
         return handled
@@ -176,8 +177,19 @@ def _cannot_store() -> Handled:
     return _refuse(Handling.FAILED, 503, "the CRM cannot store requests right now")
 
 
+def _read_beforehand(command: protocol.PbxEvent) -> object:
+    """The event's call read before its transaction, which then holds SQLite's write lock the
+    shorter; if that read fails, the transaction reads again (and keeps the failure)."""
+    try:
+        return read_call(command)
+    except Exception:
+        logger.warning("Reading call %s before its event failed", command.callid, exc_info=True)
+        return UNREAD
+
+
 def _record_or_fail(
-    command: protocol.PbxEvent, journaled: Callable[[Handled], PbxRequest], received_at: datetime
+    command: protocol.PbxEvent, journaled: Callable[[Handled], PbxRequest], received_at: datetime,
+    stored: object,
 ) -> Handled:
     """The event recorded (in a savepoint) with its journal row, or the failure that undid
     both."""
@@ -185,7 +197,7 @@ def _record_or_fail(
         with transaction.atomic():
             return _record(
                 command, received_at,
-                request=lambda call: journaled(_accepted(command, call)),
+                request=lambda call: journaled(_accepted(command, call)), stored=stored,
             )
     except Exception as exc:
         return _failure("event", exc, payload=INTERNAL_ERROR, status=500)
@@ -216,9 +228,10 @@ def _process(
 
 def _record(
     command: protocol.PbxEvent, received_at: datetime,
-    request: PbxRequest | Callable[[Call], PbxRequest] | None,
+    request: PbxRequest | Callable[[Call], PbxRequest] | None, stored: object = UNREAD,
 ) -> Handled:
-    result = record_event(event=command, received_at=received_at, request=request)
+    result = record_event(event=command, received_at=received_at, request=request,
+                          stored=stored)
     if result.duplicate:
         return Handled(
             outcome=Handling.DUPLICATE, payload={"ok": True, "duplicate": True},

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls.assembly import EventResult, record_event
+from calls.assembly import EventResult, read_call, record_event
 from calls.models import Call, CallEvent, PbxRequest
 from calls.pbx import protocol
 from contacts.models import Agent
@@ -40,10 +40,14 @@ FINAL = {
 pytestmark = pytest.mark.django_db
 
 
+def event(kind: str, *, callid: str = CALLID, **changes: str) -> protocol.PbxEvent:
+    """One of EVENTS, with some fields changed."""
+    return protocol.parse_command({"cmd": "event", "callid": callid, **EVENTS[kind], **changes})
+
+
 def deliver(kind: str, *, at: datetime = T0, callid: str = CALLID, **changes: str) -> EventResult:
     """Record one of EVENTS (with some fields changed) as received at `at`."""
-    fields = {"cmd": "event", "callid": callid, **EVENTS[kind], **changes}
-    return record_event(event=protocol.parse_command(fields), received_at=at)
+    return record_event(event=event(kind, callid=callid, **changes), received_at=at)
 
 
 def summary(call: Call) -> dict[str, object]:
@@ -312,3 +316,47 @@ def test_a_call_never_starts_after_it_was_answered():
     call = Call.objects.get(callid=CALLID)
     assert call.answered_at == T0 + timedelta(seconds=5 - 16)
     assert call.started_at <= call.answered_at < call.ended_at
+
+
+# The webhook reads an event's call before its transaction (read_call), so that SQLite's write
+# lock is held the shorter; another event of the call may be recorded in between.
+
+
+def test_an_event_read_before_another_was_recorded_keeps_both():
+    deliver("INCOMING", at=T0)
+    answered = event("ANSWERED")
+    stale = read_call(answered)  # the call as INCOMING left it
+    deliver("COMPLETED", at=T0 + timedelta(minutes=2))
+
+    record_event(event=answered, received_at=T0 + timedelta(minutes=1), stored=stale)
+
+    call = Call.objects.get(callid=CALLID)
+    assert summary(call) == FINAL
+    assert call.answered_at == T0 + timedelta(minutes=1)
+    assert call.ended_at == T0 + timedelta(minutes=2)
+    assert call.revision == 2  # stored by INCOMING, then written once by each later event
+
+
+def test_an_event_read_before_its_call_existed_joins_the_call_stored_meanwhile():
+    completed = event("COMPLETED")
+    assert read_call(completed) is None  # nothing stored yet
+    deliver("INCOMING", at=T0)
+
+    record_event(event=completed, received_at=T0 + timedelta(minutes=1), stored=None)
+
+    call = Call.objects.get(callid=CALLID)
+    assert call.outcome == "answered"
+    assert sorted(call.events.values_list("event", flat=True)) == ["COMPLETED", "INCOMING"]
+
+
+def test_a_repeat_read_before_the_first_delivery_was_recorded_is_a_duplicate():
+    deliver("INCOMING", at=T0)
+    answered = event("ANSWERED")
+    stale = read_call(answered)
+    deliver("ANSWERED", at=T0 + timedelta(minutes=1))
+
+    result = record_event(event=answered, received_at=T0 + timedelta(minutes=2), stored=stale)
+
+    assert result.duplicate is True
+    assert Call.objects.get(callid=CALLID).answered_at == T0 + timedelta(minutes=1)
+    assert CallEvent.objects.filter(event="ANSWERED").count() == 1

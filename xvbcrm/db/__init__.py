@@ -8,7 +8,9 @@ everything else uses the ORM and Django's backends as they are.
   PostgreSQL as a prepared statement planned once per connection (`DB_PREPARED_STATEMENTS`).
   The ORM spends more time writing a query than SQLite spends running it, and PostgreSQL
   plans a statement sent with its values inlined (Django's client-side binding) on every
-  call. Used by the lookup's reads: the caller, the last talk, the webhook throttle.
+  call. Used by the lookup's reads (the caller, the last talk, the webhook throttle) and by
+  an event's (its call with its events, the lookups it may take, the open callback).
+  `model_columns` and `instances` turn its rows back into models (Model.from_db).
 - `insert_row`, `insert_rows`: rows written in one INSERT without the ORM's save machinery,
   for rows written once and never read back in the request; several rows (the lookup's
   decision and its journal row) in one statement on PostgreSQL, all or none.
@@ -55,8 +57,8 @@ def _adapt(value: Any) -> Any:
     return value
 
 
-def _execute(sql: str, params: Sequence[Any]) -> tuple | None:
-    """Run a statement; its first row if it returns rows.
+def _execute(sql: str, params: Sequence[Any], *, every_row: bool = False) -> Any:
+    """Run a statement; its first row if it returns rows (all of them, `every_row`).
 
     A prepared statement outlives a migration that changed a column it returns, and
     PostgreSQL then refuses it ("cached plan must not change result type") on that kept
@@ -66,7 +68,9 @@ def _execute(sql: str, params: Sequence[Any]) -> tuple | None:
         try:
             with _cursor() as cursor:
                 cursor.execute(sql, params)
-                return cursor.fetchone() if cursor.description else None
+                if not cursor.description:
+                    return None
+                return cursor.fetchall() if every_row else cursor.fetchone()
         except NotSupportedError as exc:
             stale = getattr(exc.__cause__, "sqlstate", None) == STALE_PLAN
             if attempt == 2 or not stale or connection.in_atomic_block:
@@ -92,33 +96,48 @@ class CompiledQuery:
         compiler = self.build(**self.samples).query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         params = tuple(params)
-        columns = [expression for expression, _, _ in compiler.select]
         slots = {}
         for name, sample in self.samples.items():
             places = [i for i, param in enumerate(params) if param == _adapt(sample)]
             if len(places) != 1:
                 raise RuntimeError(f"{name}={sample!r} is not one parameter of: {sql} {params}")
             slots[name] = places[0]
-        return sql, params, slots, columns
+        # The ORM's converters of each column that has any (SQLite's booleans and datetimes).
+        converters = []
+        for place, (column, _, _) in enumerate(compiler.select):
+            functions = (connection.ops.get_db_converters(column)
+                         + column.get_db_converters(connection))
+            if functions:
+                converters.append((place, column, functions))
+        return sql, params, slots, converters
 
     def fetch_one(self, **values: Any) -> tuple | None:
         """The first row of the query run with these values (the samples' names), its values
         converted as the ORM converts them (SQLite's booleans and datetimes, say)."""
-        sql, params, slots, columns = self._compiled(connection.vendor)
+        sql, filled, converters = self._filled(values)
+        row = _execute(sql, filled)
+        return None if row is None else _converted(row, converters)
+
+    def fetch_all(self, **values: Any) -> list[tuple]:
+        """Every row of the query run with these values, converted as fetch_one's."""
+        sql, filled, converters = self._filled(values)
+        return [_converted(row, converters) for row in _execute(sql, filled, every_row=True)]
+
+    def _filled(self, values: dict[str, Any]) -> tuple[str, list[Any], list]:
+        sql, params, slots, converters = self._compiled(connection.vendor)
         filled = list(params)
         for name, place in slots.items():
             filled[place] = _adapt(values[name])
-        row = _execute(sql, filled)
-        if row is None:
-            return None
-        return tuple(_convert(value, column) for value, column in zip(row, columns, strict=True))
+        return sql, filled, converters
 
 
-def _convert(value: Any, column: Any) -> Any:
-    """What the ORM's database converters make of a raw column value."""
-    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-        value = convert(value, column, connection)
-    return value
+def _converted(row: Sequence[Any], converters: list) -> tuple:
+    """A row's values as the ORM's converters make them."""
+    values = list(row)
+    for place, column, functions in converters:
+        for convert in functions:
+            values[place] = convert(values[place], column, connection)
+    return tuple(values)
 
 
 @functools.cache
@@ -167,3 +186,25 @@ def insert_rows(*instances: Model) -> None:
     *first, last = parts
     ctes = ", ".join(f"_row{number} AS ({sql})" for number, sql in enumerate(first))
     _execute(f"WITH {ctes} {last}" if ctes else last, params)
+
+
+def model_columns(model: type[Model], path: str = "") -> list[str]:
+    """The lookups of a model's concrete fields (`path__attname`), for a values_list whose rows
+    `instances` turns back into models."""
+    return [f"{path}__{field.attname}" if path else field.attname
+            for field in model._meta.concrete_fields]
+
+
+def instances(row: Sequence[Any], *models: type[Model]) -> list[Model | None]:
+    """The models of a row of `model_columns` of each, in turn, made by Model.from_db as the
+    ORM makes them; None for a model whose every value is None (an outer join's miss)."""
+    made, start = [], 0
+    for model in models:
+        names = [field.attname for field in model._meta.concrete_fields]
+        values = row[start:start + len(names)]
+        start += len(names)
+        missing = all(value is None for value in values)
+        made.append(None if missing else model.from_db(connection.alias, names, values))
+    if start != len(row):
+        raise ValueError(f"a row of {len(row)} values for {start} columns")
+    return made
