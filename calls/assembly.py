@@ -36,7 +36,7 @@ from contacts.leads import adopt_lead, ensure_lead
 from contacts.models import Agent, Contact
 from contacts.phones import normalize_phone
 from contacts.services import find_contact_by_phone
-from xvbcrm.db import CompiledQuery, instances, model_columns
+from xvbcrm.db import CompiledQuery, insert_row, instances, model_columns
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def record_event(
         new_event.call = call
         if callable(request):
             new_event.request = request(call)
-        new_event.save(force_insert=True)
+        insert_row(new_event)
     return EventResult(call=call, duplicate=False)
 
 
@@ -233,7 +233,7 @@ def rebuild_call(
         lookup = pick_lookup(call, incoming_at=change.incoming_at) if change.incoming_at else None
         try:
             with transaction.atomic():
-                call.save(force_insert=True)
+                insert_row(call, read_id=True)
         except IntegrityError:  # callid is unique
             call.pk = None
             return False

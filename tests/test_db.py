@@ -108,6 +108,18 @@ def test_insert_row_stores_every_field_in_one_statement(django_assert_num_querie
             assert getattr(stored, field.attname) == getattr(entry, field.attname), field.name
 
 
+def test_insert_row_reads_the_new_id_in_the_same_statement(django_assert_num_queries):
+    call = Call(callid="c-2", direction="in", phone="+79201119613", started_at=timezone.now())
+
+    with django_assert_num_queries(1):
+        insert_row(call, read_id=True)
+
+    assert call.pk == Call.objects.get(callid="c-2").pk
+    call.phone = "+79201119614"
+    call.save(update_fields=["phone"])  # an UPDATE of that row, as after save()
+    assert Call.objects.get().phone == "+79201119614"
+
+
 def test_insert_rows_stores_all_rows(django_assert_max_num_queries):
     agent = Agent.objects.create(extension="100")
     lookup = CallerLookup(received_at=timezone.now(), phone="79201119613",

@@ -137,6 +137,11 @@ def insert_answered(entry: PbxRequest) -> None:
     insert_row(entry)
 
 
+def insert_entry(entry: PbxRequest) -> None:
+    """Store a row in one statement, reading its id (the event's rows refer to it)."""
+    insert_row(entry, read_id=True)
+
+
 def open_entry(
     request: WebhookRequest, received_at: datetime, handled: Handled | None = None
 ) -> PbxRequest | None:
@@ -145,7 +150,7 @@ def open_entry(
     entry = new_entry(request, received_at, handled)
     try:
         if handled is None:
-            entry.save()  # its id is needed: the event's rows and the answer refer to it
+            insert_entry(entry)  # its id is needed: the event's rows and the answer refer to it
         else:
             insert_answered(entry)
     except DatabaseError:

@@ -154,7 +154,7 @@ def _journal_then_process(
 
     def journaled(handled: Handled) -> PbxRequest:
         entry = journal.new_entry(request, received_at, handled)
-        entry.save(force_insert=True)
+        journal.insert_entry(entry)
         return entry
 
     stored = _read_beforehand(command)

@@ -12,8 +12,8 @@ everything else uses the ORM and Django's backends as they are.
   an event's (its call with its events, the lookups it may take, the open callback).
   `model_columns` and `instances` turn its rows back into models (Model.from_db).
 - `insert_row`, `insert_rows`: rows written in one INSERT without the ORM's save machinery,
-  for rows written once and never read back in the request; several rows (the lookup's
-  decision and its journal row) in one statement on PostgreSQL, all or none.
+  for new rows (an event's new call, its row and its journal row; the lookup's decision and
+  its journal row); several rows in one statement on PostgreSQL, all or none.
 - `base.py`, the PostgreSQL backend (`ENGINE = "xvbcrm.db"`): Django's, with a health check
   of a kept connection that costs no round trip when it can.
 
@@ -160,13 +160,23 @@ def _insert_params(instance: Model, fields: tuple) -> list[Any]:
     return [field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields]
 
 
-def insert_row(instance: Model) -> None:
-    """Store a new row in one statement, without reading its id back (it stays None).
+def insert_row(instance: Model, *, read_id: bool = False) -> None:
+    """Store a new row in one statement, without reading its id back (it stays None), or,
+    `read_id`, reading it in the same statement (RETURNING) onto the instance, which is
+    then stored as a save() leaves it.
 
-    For rows written once and never touched again in the request: no signals are sent.
+    No signals are sent (none of xvbcrm's models has receivers).
     """
-    sql, fields = _insert_sql(type(instance), connection.vendor)
-    _execute(sql, _insert_params(instance, fields))
+    model = type(instance)
+    sql, fields = _insert_sql(model, connection.vendor)
+    if not read_id:
+        _execute(sql, _insert_params(instance, fields))
+        return
+    pk = model._meta.pk
+    returning = f"{sql} RETURNING {connection.ops.quote_name(pk.column)}"
+    (instance.pk,) = _execute(returning, _insert_params(instance, fields))
+    instance._state.adding = False
+    instance._state.db = connection.alias
 
 
 def insert_rows(*instances: Model) -> None:

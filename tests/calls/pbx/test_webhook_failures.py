@@ -156,6 +156,7 @@ def journal_down(monkeypatch: pytest.MonkeyPatch) -> None:
         raise OperationalError("disk I/O error")
 
     monkeypatch.setattr(PbxRequest, "save", refuse)
+    monkeypatch.setattr(journal, "insert_entry", refuse)
     monkeypatch.setattr(journal, "insert_answered", refuse)  # a row stored closed at once
 
 
