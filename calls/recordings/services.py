@@ -31,6 +31,7 @@ from django_tasks_db import DatabaseBackend
 from calls.models import Call, Recording, RecordingListen
 from calls.recordings.fetch import Fetched, fetch
 from calls.recordings.links import RecordingRefused, RecordingUnavailable
+from xvbcrm.db import insert_row
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,10 @@ def request_archiving(*, call: Call) -> Recording | None:
     """The call's recording, made (and its download enqueued) when the call has a link."""
     if not call.record_link:
         return None
+    recording = Recording(call=call, source_url=call.record_link)
     try:
         with transaction.atomic():
-            recording = Recording.objects.create(call=call, source_url=call.record_link)
+            insert_row(recording, read_id=True)  # one statement, as each event's rows
     except IntegrityError:  # the call has its recording already
         recording = Recording.objects.get(call=call)
     else:
