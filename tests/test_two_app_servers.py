@@ -29,7 +29,7 @@ CALLER = "79201119613"
 def database_url() -> str:
     """The test database (the one this run migrated) as a DATABASE_URL."""
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):

@@ -172,6 +172,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": SQLITE_BUSY_TIMEOUT,
     }
+    # Django's backend, with writers that take the lock as soon as it is free (xvbcrm/db/sqlite).
+    DATABASES["default"]["ENGINE"] = "xvbcrm.db.sqlite"
     # Tests use a file beside the database (not the shared in-memory one), so that threads
     # and live servers get real connections of their own.
     _db_path = Path(DATABASES["default"]["NAME"])

@@ -1,8 +1,9 @@
 """The database code of xvbcrm's own, where stock Django costs a waiting caller too much.
 
 Every piece here was measured against Django's own way (docs/speed.md, "What the caller
-lookup keeps of its own") and kept because the lookup was 15 % or more slower without it;
-everything else uses the ORM and Django's backends as they are.
+lookup keeps of its own" and "What event ingest keeps of its own") and kept because the
+lookup, or event ingest, was markedly slower without it; everything else uses the ORM and
+Django's backends as they are.
 
 - `CompiledQuery`: a QuerySet compiled to SQL once per process and run with new values, on
   PostgreSQL as a prepared statement planned once per connection (`DB_PREPARED_STATEMENTS`).
@@ -16,6 +17,9 @@ everything else uses the ORM and Django's backends as they are.
   its journal row); several rows in one statement on PostgreSQL, all or none.
 - `base.py`, the PostgreSQL backend (`ENGINE = "xvbcrm.db"`): Django's, with a health check
   of a kept connection that costs no round trip when it can.
+- `sqlite/base.py`, the SQLite backend (`ENGINE = "xvbcrm.db.sqlite"`): Django's, with a
+  transaction's `BEGIN IMMEDIATE` tried again every half millisecond while another writer
+  holds the lock, instead of sleeping up to 100 ms at a time in SQLite's busy handler.
 
 Queries still go through Django's cursor wrapper: connection handling, health checks,
 `execute_wrapper` and query logging see them as any other query.
