@@ -50,6 +50,8 @@ EXTRA_PAGES = [
     ),
 ]
 
+SEARCH_VIEW = "calls.search.views.results"
+
 
 class CrmAdminSite(admin.AdminSite):
     site_header = _("xvbcrm")
@@ -67,7 +69,11 @@ class CrmAdminSite(admin.AdminSite):
             self.admin_view(import_string("calls.dashboard.views.export_calls")),
             name="calls_call_export",
         )
-        return [*extra, export, *super().get_urls()]
+        # The header's search box (templates/admin/base_site.html) leads here.
+        search = path(
+            "search/", self.admin_view(import_string(SEARCH_VIEW)), name="search"
+        )
+        return [*extra, export, search, *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         apps = super().get_app_list(request, app_label)
