@@ -20,6 +20,7 @@ from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
 from calls.recordings.admin import player_for, recording_player
 from calls.recordings.services import LISTEN_ALL_PERMISSION, can_listen
+from calls.search.services import calls_matching
 from contacts.phones import format_phone, lookup_spellings, normalize_phone
 from xvbcrm.admin import CappedCountPaginator, ReadOnlyAdminMixin
 
@@ -59,7 +60,8 @@ class CallAdmin(admin.ModelAdmin):
     # DISTINCT over the whole call log on every page view.
     list_filter = ["direction", "outcome", "agent", "started_at", "route_reason", "result"]
     search_fields = ["=callid"]
-    search_help_text = _("Phone number in any format, or a PBX call id.")
+    search_help_text = _("Phone number in any format, a PBX call id, or the contact's name or "
+                         "company.")
     list_select_related = ["contact", "agent", "result", "recording"]
     show_full_result_count = False
     paginator = CappedCountPaginator
@@ -112,10 +114,11 @@ class CallAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        e164 = normalize_phone(search_term)
-        if e164:  # a number, or a numeric call id
-            return queryset.filter(Q(phone=e164) | Q(callid=search_term.strip())), False
-        return super().get_search_results(request, queryset, search_term)
+        """A number in any format, a PBX call id, or words of the contact's name or company:
+        what the header's search finds (calls/search/services.py)."""
+        if not search_term.strip():
+            return queryset, False
+        return calls_matching(queryset, search_term), False
 
     @admin.display(description=_("client phone"), ordering="phone")
     def phone_display(self, call: Call) -> str:

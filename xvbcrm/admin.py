@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.functional import Promise, cached_property
 from django.utils.module_loading import import_string
@@ -50,6 +51,14 @@ EXTRA_PAGES = [
     ),
 ]
 
+SEARCH_VIEW = "calls.search.views.results"
+# The front page opens on the work: the desk (a function of the user, dotted path imported when
+# the index is shown), then these apps in this order, other apps, and the technical ones last
+# under one "System" heading.
+FRONT_DESK = "calls.desk.summary.desk_summary"
+WORK_APPS = ("calls", "contacts")
+SYSTEM_APPS = ("auth", "authtoken", "axes", "django_tasks_database")
+
 
 class CrmAdminSite(admin.AdminSite):
     site_header = _("xvbcrm")
@@ -67,9 +76,14 @@ class CrmAdminSite(admin.AdminSite):
             self.admin_view(import_string("calls.dashboard.views.export_calls")),
             name="calls_call_export",
         )
-        return [*extra, export, *super().get_urls()]
+        # The header's search box (templates/admin/base_site.html) leads here.
+        search = path(
+            "search/", self.admin_view(import_string(SEARCH_VIEW)), name="search"
+        )
+        return [*extra, export, search, *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """The apps the user may use (Django's list), work first and the System apps last."""
         apps = super().get_app_list(request, app_label)
         for page in EXTRA_PAGES:
             if not request.user.has_perm(page.permission):
@@ -77,7 +91,19 @@ class CrmAdminSite(admin.AdminSite):
             for app in apps:
                 if app["app_label"] == page.app_label:
                     app["models"].insert(0, _page_entry(page))
-        return apps
+        return sorted(apps, key=_app_order)
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        """The front page: the user's desk, the CRM's apps, then the System apps apart (none of
+        them, and no heading, for a user who may use none)."""
+        response = super().index(request, extra_context)
+        apps = response.context_data["app_list"]
+        response.context_data.update(
+            desk=import_string(FRONT_DESK)(user=request.user),
+            work_apps=[app for app in apps if app["app_label"] not in SYSTEM_APPS],
+            system_apps=[app for app in apps if app["app_label"] in SYSTEM_APPS],
+        )
+        return response
 
 
 def page_context(request: HttpRequest, *, app_label: str, title: str | Promise) -> dict:
@@ -89,6 +115,15 @@ def page_context(request: HttpRequest, *, app_label: str, title: str | Promise) 
         "app_label": app_label,
         "app_name": apps.get_app_config(app_label).verbose_name,
     }
+
+
+def _app_order(app: dict) -> tuple[int, int]:
+    """WORK_APPS first in their order, then the others, then SYSTEM_APPS (a stable sort keeps
+    Django's alphabetical order within each group)."""
+    label = app["app_label"]
+    if label in WORK_APPS:
+        return (0, WORK_APPS.index(label))
+    return (2 if label in SYSTEM_APPS else 1, 0)
 
 
 def _page_entry(page: ExtraPage) -> dict:
