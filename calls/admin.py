@@ -12,13 +12,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from calls import lists
 from calls.callbacks import admin as callbacks_admin  # noqa: F401 - registers its admin
 from calls.callbacks.services import is_missed
 from calls.clicktocall.admin import call_button, can_place_calls
 from calls.models import Call, CallEvent, CallResult, Line, PbxRequest, WebhookThrottle
 from calls.pbx import protocol
 from calls.pbx.webhook import reprocess
-from calls.recordings.admin import player_for, recording_player
+from calls.recordings.admin import list_player_for, player_for, recording_player
 from calls.recordings.services import LISTEN_ALL_PERMISSION, can_listen
 from calls.search.services import calls_matching
 from contacts.phones import format_phone, lookup_spellings, normalize_phone
@@ -49,12 +50,12 @@ class CallEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(lists.CompactList):
     """The call log. Written by the PBX: only the agent's note and result can be changed."""
 
     list_display = [
-        "started_at", "direction", "phone_display", "contact_link", "agent_link", "outcome",
-        "duration", "result", "player",
+        "started", "number", "contact_link", "agent_link", "outcome_label", "talk_time",
+        "result_and_note", "player",
     ]
     # Every agent is offered (a short table), not only those with calls: that would be a
     # DISTINCT over the whole call log on every page view.
@@ -74,6 +75,8 @@ class CallAdmin(admin.ModelAdmin):
     readonly_fields = [
         *(name for name in fields if name not in ("result", "note")), "call_back",
     ]
+
+    change_list_template = "admin/calls/call/change_list.html"  # with "Export CSV"
 
     class Media:
         css = {"all": ["calls/recording.css"]}
@@ -95,8 +98,9 @@ class CallAdmin(admin.ModelAdmin):
         return form
 
     def get_list_display(self, request: HttpRequest) -> list:
-        shown = [player_for(request) if name == "player" else name for name in self.list_display]
-        return [*shown, "call_back"] if can_place_calls(request) else shown
+        shown = [list_player_for(request) if name == "player" else name
+                 for name in self.list_display]
+        return [*shown, "call_back_icon"] if can_place_calls(request) else shown
 
     def get_fields(self, request: HttpRequest, obj: Call | None = None) -> list:
         shown = [player_for(request) if name == "player" else name for name in self.fields]
@@ -120,30 +124,64 @@ class CallAdmin(admin.ModelAdmin):
             return queryset, False
         return calls_matching(queryset, search_term), False
 
+    @admin.display(description=_("started"), ordering="started_at")
+    def started(self, call: Call) -> SafeString | str:
+        return lists.moment(call.started_at)
+
+    @admin.display(description=_("client phone"), ordering="phone")
+    def number(self, call: Call) -> SafeString:
+        """The number with an arrow for the call's direction."""
+        return format_html("{} {}", lists.direction_icon(call.direction,
+                                                         call.get_direction_display()),
+                           format_phone(call.phone) or "-")
+
     @admin.display(description=_("client phone"), ordering="phone")
     def phone_display(self, call: Call) -> str:
         return format_phone(call.phone)
 
     @admin.display(description=_("contact"), ordering="contact__name")
-    def contact_link(self, call: Call) -> str:
+    def contact_link(self, call: Call) -> SafeString | str:
         if call.contact is None:
             return "-"
         url = reverse("admin:contacts_contact_change", args=[call.contact_id])
-        return format_html('<a href="{}">{}</a>', url, call.contact)
+        return lists.one_line(str(call.contact), url=url)
 
     @admin.display(description=_("agent"), ordering="agent__extension")
-    def agent_link(self, call: Call) -> str:
+    def agent_link(self, call: Call) -> SafeString | str:
         if call.agent is None:
             return "-"
         url = reverse("admin:contacts_agent_change", args=[call.agent_id])
-        return format_html('<a href="{}">{}</a>', url, call.agent)
+        return lists.one_line(str(call.agent), url=url)
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_label(self, call: Call) -> SafeString:
+        return format_html('<span class="xvb-outcome-{}">{}</span>', call.outcome,
+                           call.get_outcome_display())
+
+    @admin.display(description=_("talk time"), ordering="duration")
+    def talk_time(self, call: Call) -> str:
+        return lists.talk_time(call.duration)
+
+    @admin.display(description=_("note"))
+    def result_and_note(self, call: Call) -> SafeString | str:
+        """The result and the agent's note on one line; the whole of it unfolds on a click."""
+        text = " — ".join(part for part in (str(call.result or ""), call.note) if part)
+        return lists.unfolding(text)
 
     @admin.display(description=_("call back"))
     def call_back(self, call: Call) -> SafeString | str:
         """A button on missed incoming calls from a real number (shown to who may call)."""
+        return self._call_back_button(call, compact=False)
+
+    @admin.display(description=_("call back"))
+    def call_back_icon(self, call: Call) -> SafeString | str:
+        """The call log's "Call back": an icon the height of a line of text."""
+        return self._call_back_button(call, compact=True)
+
+    def _call_back_button(self, call: Call, *, compact: bool) -> SafeString | str:
         if not is_missed(call) or not normalize_phone(call.phone):
             return ""
-        return call_button(call.phone, label=_("Call back"))
+        return call_button(call.phone, label=_("Call back"), compact=compact)
 
 
 def may_see_links(request: HttpRequest, entry: PbxRequest) -> bool:
@@ -169,10 +207,10 @@ class WebhookThrottleAdmin(admin.ModelAdmin):
 
 
 @admin.register(PbxRequest)
-class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PbxRequestAdmin(ReadOnlyAdminMixin, lists.CompactList):
     list_display = [
-        "received_at", "outcome", "response_status", "cmd", "event", "callid", "phone",
-        "remote_addr",
+        "received", "outcome", "response_status", "cmd", "event", "callid_line", "phone",
+        "remote_line",
     ]
     list_filter = ["outcome", "cmd", "received_at"]
     search_fields = ["=callid", "=phone"]
@@ -207,6 +245,18 @@ class PbxRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return self.readonly_fields
         return ["body_without_links" if name == "body" else name
                 for name in self.readonly_fields]
+
+    @admin.display(description=_("received"), ordering="received_at")
+    def received(self, entry: PbxRequest) -> SafeString | str:
+        return lists.moment(entry.received_at, seconds=True)
+
+    @admin.display(description=_("PBX call id"), ordering="callid")
+    def callid_line(self, entry: PbxRequest) -> SafeString | str:
+        return lists.one_line(entry.callid)
+
+    @admin.display(description=_("remote address"), ordering="remote_addr")
+    def remote_line(self, entry: PbxRequest) -> SafeString | str:
+        return lists.one_line(entry.remote_addr or "")
 
     @admin.display(description=_("body"))
     def body_without_links(self, entry: PbxRequest) -> str:

@@ -4,12 +4,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from calls import lists
 from calls.callbacks.services import close_callback
 from calls.clicktocall.admin import call_button, can_place_calls
 from calls.models import Callback
@@ -87,12 +87,12 @@ class StateFilter(DefaultFilter):
 
 
 @admin.register(Callback)
-class CallbackAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class CallbackAdmin(PhoneSearchMixin, lists.CompactList):
     """Callbacks owed to clients whose calls were missed; "mine and open" first, oldest first."""
 
     list_display = [
-        "created_at", "phone_display", "contact", "agent", "missed_call_link", "waiting",
-        "closed_at",
+        "created", "phone_display", "contact_line", "agent_line", "missed_call_link", "waiting",
+        "closed",
     ]
     list_filter = [StateFilter, AssigneeFilter, ("agent", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["contact", "agent", "missed_call"]
@@ -123,23 +123,43 @@ class CallbackAdmin(PhoneSearchMixin, admin.ModelAdmin):
             request, _("Callbacks closed: %(count)d.") % {"count": closed}, messages.SUCCESS
         )
 
-    @admin.display(description=_("missed call"))
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, callback: Callback) -> SafeString | str:
+        return lists.moment(callback.created_at)
+
+    @admin.display(description=_("closed"), ordering="closed_at")
+    def closed(self, callback: Callback) -> SafeString | str:
+        return lists.moment(callback.closed_at)
+
+    @admin.display(description=_("contact"), ordering="contact__name")
+    def contact_line(self, callback: Callback) -> SafeString | str:
+        return lists.one_line(str(callback.contact or ""))
+
+    @admin.display(description=_("agent"), ordering="agent__extension")
+    def agent_line(self, callback: Callback) -> SafeString | str:
+        return lists.one_line(str(callback.agent or ""))
+
+    @admin.display(description=_("missed"))
     def missed_call_link(self, callback: Callback) -> str:
         url = reverse("admin:calls_call_change", args=[callback.missed_call_id])
-        return format_html('<a href="{}">{}</a>', url, localize(
-            timezone.localtime(callback.missed_call.started_at)
+        return format_html('<a href="{}">{}</a>', url, lists.moment(
+            callback.missed_call.started_at
         ))
 
     @admin.display(description=_("client waited"))
-    def waiting(self, callback: Callback) -> str:
-        """How long the client has waited so far, or waited, for the call back."""
+    def waiting(self, callback: Callback) -> SafeString | str:
+        """How long the client has waited so far, or waited, for the call back: in its
+        largest unit, to the minute in the title."""
         now = timezone.now()
         if callback.closed_at is None:  # counted, like `waited`, from the missed call
             since = callback.missed_call.started_at
-            return _("%(time)s so far") % {"time": timesince(since, now)}
-        if callback.waited is None:  # closed by hand: no call measured the wait
+            short, full = (_("%(time)s so far") % {"time": timesince(since, now, depth=depth)}
+                           for depth in (1, 2))
+        elif callback.waited is None:  # closed by hand: no call measured the wait
             return "-"
-        return timesince(now - callback.waited, now)
+        else:
+            short, full = (timesince(now - callback.waited, now, depth=depth) for depth in (1, 2))
+        return format_html('<span title="{}">{}</span>', full, short)
 
     @admin.display(description=_("call back"))
     def call_back(self, callback: Callback) -> SafeString | str:

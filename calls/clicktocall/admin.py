@@ -36,12 +36,14 @@ def can_place_calls(request: HttpRequest) -> bool:
     return request.user.has_perm(PERMISSION)
 
 
-def call_button(to: str, *, label: str | None = None) -> SafeString:
-    """A submit button for the page's admin form that asks the CRM to call `to`."""
+def call_button(to: str, *, label: str | None = None, compact: bool = False) -> SafeString:
+    """A submit button for the page's admin form that asks the CRM to call `to`; `compact`:
+    an icon the size of a line of text, its label in its title and for screen readers."""
     return SafeString(
         render_to_string(
             "calls/clicktocall/call_button.html",
-            {"url": reverse("admin:calls_place_call"), "to": to, "label": label or _("Call")},
+            {"url": reverse("admin:calls_place_call"), "to": to, "label": label or _("Call"),
+             "compact": compact},
         )
     )
 

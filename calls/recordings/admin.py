@@ -19,6 +19,27 @@ def recording_player(call: Call, user: object) -> SafeString:
     )
 
 
+def list_player(call: Call, user: object) -> SafeString:
+    """The call log's one-line player: a play control opening `recording_player`'s player
+    (or its message), shown to exactly whom `recording_player` shows it."""
+    return SafeString(
+        render_to_string("calls/recordings/list_player.html", player_context(call, user))
+    )
+
+
+def list_player_for(request: HttpRequest):  # noqa: ANN202
+    """The call log's "recording" column of one request: it depends on the user."""
+    player = getattr(request, "_xvb_list_player", None)
+    if player is None:
+
+        @admin.display(description=_("recording"))
+        def player(call: Call) -> SafeString:
+            return list_player(call, request.user)
+
+        request._xvb_list_player = player
+    return player
+
+
 def player_for(request: HttpRequest):  # noqa: ANN202
     """The "recording" column and field of one request's pages: it depends on the user."""
     player = getattr(request, "_xvb_player", None)
