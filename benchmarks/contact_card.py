@@ -5,7 +5,8 @@ by --database-url, which it creates and drops), migrates it and seeds one contac
 --calls calls over two years (about a third missed incoming, each with its callback, the last
 one open), among --other-calls calls of other numbers. Then, in-process (Django's test client,
 logged in as a superuser, debug off), times the card's first page, a page in the middle and
-the last page: the median and best of --repeat runs, and the queries each page makes. The
+the last page: the median and best of --repeat runs, and the queries each page makes; and, for
+comparison, the same contact's page without the card (a user who may not see the call log). The
 test client hands over the whole response at once, so its time is the time to first byte
 less the network. Prints a table; it is a measurement, not a test.
 
@@ -108,7 +109,7 @@ def main() -> int:
         import django
 
         django.setup()
-        from django.contrib.auth.models import User
+        from django.contrib.auth.models import Permission, User
         from django.db import connection, connections
         from django.test import Client
 
@@ -152,6 +153,12 @@ def main() -> int:
             shown = response.content.count(b'class="xvb-entry ')
             median, best = timed(lambda q=query: client.get(page_url, q), args.repeat)
             print(f"{name:<26} {median:>10.1f} {best:>9.1f} {len(queries):>8} {shown:>8}")
+        clerk = User.objects.create_user("clerk", password="clerk-pw-1", is_staff=True)
+        clerk.user_permissions.add(*Permission.objects.filter(
+            codename__in=["view_contact", "change_contact"]))
+        client.force_login(clerk)
+        median, best = timed(lambda: client.get(page_url), args.repeat)
+        print(f"{'without the card':<26} {median:>10.1f} {best:>9.1f}")
         if args.explain:
             _explain(connection, contact, user)
         connections.close_all()

@@ -48,7 +48,7 @@ def card_context(request: HttpRequest, contact: Contact) -> dict[str, object]:
         older=Position.parse(request.GET.get(OLDER)), newer=Position.parse(request.GET.get(NEWER)),
     )
     return {
-        "card": card_summary(contact=contact),
+        "card": card_summary(contact=contact, page=page),
         "timeline": {
             "rows": [_row(request, entry) for entry in page.entries],
             "older_url": _page_url(request, OLDER, page.older),

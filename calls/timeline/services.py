@@ -268,17 +268,29 @@ class CardSummary:
 OPEN_READ = 20
 
 
-def card_summary(*, contact: Contact) -> CardSummary:
-    """The header of a contact's card, in two queries."""
-    last_call = Call.objects.filter(contact=contact).order_by("-started_at", "-id").first()
+def card_summary(*, contact: Contact, page: TimelinePage | None = None) -> CardSummary:
+    """The header of a contact's card, in two queries; one when `page`, the timeline's page
+    shown with it, is the first (its newest call is the last call)."""
+    return CardSummary(
+        responsible=contact.responsible,
+        is_lead=contact.is_lead,
+        last_call=_last_call(contact, page),
+        **_open_callbacks(contact),
+    )
+
+
+def _last_call(contact: Contact, page: TimelinePage | None) -> Call | None:
+    if page is not None and page.newer is None:
+        calls = [entry.call for entry in page.entries if isinstance(entry, CallEntry)]
+        if calls or page.older is None:  # the newest call, or the whole timeline has none
+            return calls[0] if calls else None
+    return Call.objects.filter(contact=contact).order_by("-started_at", "-id").first()
+
+
+def _open_callbacks(contact: Contact) -> dict[str, object]:
     open_callbacks = list(
         Callback.objects.filter(contact=contact, closed_at=None)
         .select_related("missed_call").order_by("created_at", "id")[:OPEN_READ]
     )
-    return CardSummary(
-        responsible=contact.responsible,
-        is_lead=contact.is_lead,
-        last_call=last_call,
-        open_callbacks=len(open_callbacks),
-        open_callback=open_callbacks[0] if open_callbacks else None,
-    )
+    return {"open_callbacks": len(open_callbacks),
+            "open_callback": open_callbacks[0] if open_callbacks else None}

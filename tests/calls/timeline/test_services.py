@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from calls.models import Recording
+from calls.models import Callback, Recording
 from calls.timeline.services import (
     CallbackEntry,
     CallEntry,
@@ -242,3 +242,30 @@ def test_the_summary_of_a_contact_without_calls():
     assert summary.responsible is None and summary.is_lead is False
     assert summary.last_call is None
     assert summary.open_callbacks == 0 and summary.open_callback is None
+
+
+def test_the_summary_takes_the_last_call_from_the_first_page(django_assert_num_queries):
+    contact = make_contact(minutes_ago=1000)
+    calls = [make_call(contact, minutes_ago=n + 1) for n in range(25)]
+    first = page(contact)
+    older = page(contact, older=first.older)
+
+    with django_assert_num_queries(1):  # the open callbacks only
+        assert card_summary(contact=contact, page=first).last_call == calls[0]
+    with django_assert_num_queries(2):
+        assert card_summary(contact=contact, page=older).last_call == calls[0]
+
+
+def test_a_first_page_of_callbacks_only_does_not_hide_the_last_call():
+    contact = make_contact(minutes_ago=1000)
+    call = make_call(contact, minutes_ago=500, outcome="missed")
+    for n in range(3):
+        make_callback(make_call(None, minutes_ago=600 + n, outcome="missed",
+                                phone=f"+7920111000{n}"))
+    Callback.objects.update(contact=contact, created_at=at(1))
+    first = page(contact, size=3)
+
+    assert not [e for e in first.entries if isinstance(e, CallEntry)]
+    assert card_summary(contact=contact, page=first).last_call == call
+    empty = make_contact(phone="+79990001122")
+    assert card_summary(contact=empty, page=page(empty)).last_call is None
