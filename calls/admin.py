@@ -1,7 +1,7 @@
 """Admin for the call log and the PBX request journal (calls are read-only).
 
 Django's autodiscovery imports this module only: the features' admins (callbacks,
-click-to-call, recordings) register themselves when it imports them.
+click-to-call, recordings, the contact card) register themselves when it imports them.
 """
 from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
@@ -22,6 +22,7 @@ from calls.pbx.webhook import reprocess
 from calls.recordings.admin import list_player_for, player_for, recording_player
 from calls.recordings.services import LISTEN_ALL_PERMISSION, can_listen
 from calls.search.services import calls_matching
+from calls.timeline import admin as timeline_admin  # noqa: F401 - registers the contact card
 from contacts.phones import format_phone, lookup_spellings, normalize_phone
 from xvbcrm.admin import CappedCountPaginator, ReadOnlyAdminMixin
 

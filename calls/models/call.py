@@ -73,6 +73,7 @@ class Call(models.Model):
         help_text=_("E.164 when the number parses, otherwise as the PBX sent it."),
     )
     line_number = models.CharField(_("dialled line"), max_length=64, blank=True)
+    # No index of its own: call_contact_started's (contact, started_at) index starts with it.
     contact = models.ForeignKey(
         "contacts.Contact",
         verbose_name=_("contact"),
@@ -80,6 +81,7 @@ class Call(models.Model):
         null=True,
         blank=True,
         related_name="calls",
+        db_index=False,
     )
     agent = models.ForeignKey(
         Agent,
@@ -126,6 +128,8 @@ class Call(models.Model):
         indexes = [
             # "Calls with this number, newest first": routing by last talk, the pop-up's history.
             models.Index(fields=["phone", "started_at"], name="call_phone_started"),
+            # "The contact's calls, newest first": the contact's card, a page at a time.
+            models.Index(fields=["contact", "started_at"], name="call_contact_started"),
             # The desk's poll: calls in progress that started lately (stale ones pile up).
             models.Index(fields=["outcome", "started_at"], name="call_outcome_started"),
         ]

@@ -10,9 +10,10 @@ class Callback(models.Model):
     """A missed incoming call the client waits to be called back about; one open per number."""
 
     phone = models.CharField(_("client phone"), max_length=64)
+    # No index of its own: callback_contact_created's (contact, created_at) index starts with it.
     contact = models.ForeignKey(
         "contacts.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="callbacks",
+        blank=True, related_name="callbacks", db_index=False,
     )
     agent = models.ForeignKey(
         Agent, verbose_name=_("agent"), on_delete=models.SET_NULL, null=True, blank=True,
@@ -40,7 +41,11 @@ class Callback(models.Model):
                 name="callback_one_open_per_phone",
             ),
         ]
-        indexes = [models.Index(fields=["agent", "closed_at"], name="callback_agent_open")]
+        indexes = [
+            models.Index(fields=["agent", "closed_at"], name="callback_agent_open"),
+            # "The contact's callbacks, newest first": the contact's card, a page at a time.
+            models.Index(fields=["contact", "created_at"], name="callback_contact_created"),
+        ]
         verbose_name = _("callback")
         verbose_name_plural = _("callbacks")
 
