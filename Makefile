@@ -13,7 +13,7 @@ N ?= 5
 PACE ?= 4
 INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
-.PHONY: run inbound test install lock migrate lint messages bench bench-lookup bench-click-to-call clean
+.PHONY: run inbound test install lock migrate lint messages bench bench-lookup bench-click-to-call screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -130,6 +130,11 @@ lint: install
 # for a short try, --keep URL to seed once (`benchmarks/bench.py --help`).
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# docs/screenshots/: the daily screens at 1366×768, in Russian, on a throwaway database
+# (scripts/screenshots.py; needs Debian's chromium).
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 bench-lookup: install
 	$(BIN)/python benchmarks/lookup.py $(BENCH_ARGS)

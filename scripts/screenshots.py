@@ -7,7 +7,8 @@ serves it with gunicorn and opens it in Debian's chromium (Playwright) at 1366×
 in, in Russian (or `--language en`), and saves each screen as a PNG:
 
     front-page.png     the admin's front page (the desk, then Calls and Contacts)
-    contact-card.png   a contact's page with its timeline
+    contact-card.png   a contact's page: who is responsible, lead or not, last contact
+    contact-timeline.png   the same page scrolled to the client's timeline
     call-log.png       the call log
     search.png         the header search's results for a number typed as a person would
 
@@ -37,7 +38,7 @@ def environment(database: Path) -> dict[str, str]:
     return clean_environment(
         DATABASE_URL=f"sqlite:///{database}",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_DEBUG="false",
+        DJANGO_DEBUG="true",  # as `make run`: plain http on loopback
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         PBX_ACCESS_CODE="screenshots",
         DB_CONN_MAX_AGE="0",
@@ -61,8 +62,9 @@ def seed(env: dict[str, str]) -> int:
 
     from calls.assembly import record_event
     from calls.demo import create_demo_data
+    from calls.models import Callback
     from calls.pbx import protocol
-    from contacts.models import ContactPhone
+    from contacts.models import Contact, ContactPhone
 
     user = get_user_model().objects.create_superuser("admin", "", PASSWORD)
     create_demo_data(user=user)
@@ -97,6 +99,16 @@ def seed(env: dict[str, str]) -> int:
                 {"cmd": "event", "callid": callid, "phone": phone, **fields}
             )
             record_event(event=command, received_at=started + timedelta(seconds=20 * step))
+    # The history above came in over a week, but was recorded just now: date what recording
+    # it stamped with the clock as the PBX's events would have (the contacts a week before,
+    # each callback when its missed call ended, closed when the call that reached the client
+    # was answered).
+    Contact.objects.update(created_at=now - timedelta(days=8))
+    for callback in Callback.objects.select_related("missed_call", "closed_by"):
+        callback.created_at = callback.missed_call.ended_at
+        if callback.closed_by is not None:
+            callback.closed_at = callback.closed_by.answered_at or callback.closed_by.started_at
+        callback.save(update_fields=["created_at", "closed_at"])
     return ContactPhone.objects.get(number=f"+{CLIENT}").contact_id
 
 
@@ -119,13 +131,19 @@ def shoot(base_url: str, contact_id: int, out: Path, language: str) -> list[Path
         page.wait_for_url(f"{base_url}/admin/")
         for name, path in screens.items():
             page.goto(f"{base_url}{path}")
+            if name == "contact-card.png":  # the summary in the header, then the timeline
+                page.screenshot(path=out / "contact-card.png")
+                page.locator("#timeline").scroll_into_view_if_needed()
+                page.screenshot(path=out / "contact-timeline.png")
+                saved += [out / "contact-card.png", out / "contact-timeline.png"]
+                continue
             page.screenshot(path=out / name)
             saved.append(out / name)
         # The header's search box, as a person uses it: a number typed in their own format.
         page.goto(f"{base_url}/admin/")
         page.fill("#xvb-search input[name=q]", "8 (920) 111-96-13")
         page.keyboard.press("Enter")
-        page.wait_for_load_state()
+        page.wait_for_url("**/admin/search/**")
         page.screenshot(path=out / "search.png")
         saved.append(out / "search.png")
     return saved
