@@ -76,7 +76,7 @@ class StoredCall:
     call: Call
     events: list[CallEvent]
     number_callback: OpenCallback | None  # the open one of the call's number, when read
-
+    values: dict[str, object]  # the call's columns as read: its write sets only what changed
 
 
 
@@ -101,9 +101,10 @@ def record_event(
         while True:
             if stored is None:
                 call, events = Call(callid=event.callid, started_at=received_at), []
-                number_callback = UNREAD
+                number_callback, read_values = UNREAD, None
             else:
-                call, events, number_callback = stored.call, stored.events, stored.number_callback
+                call, events = stored.call, stored.events
+                number_callback, read_values = stored.number_callback, stored.values
                 if any(known.event == event.kind for known in events):  # a repeated delivery
                     return EventResult(call=call, duplicate=True)
             new_event = CallEvent(
@@ -114,7 +115,7 @@ def record_event(
                 request=None if callable(request) else request,
             )
             if rebuild_call(call, [*events, new_event], event=event, received_at=received_at,
-                            number_callback=number_callback):
+                            number_callback=number_callback, read_values=read_values):
                 break
             # Stored, or changed, since it was read: a repeated delivery, or a concurrent one.
             stored = _stored_call(event.callid)
@@ -157,7 +158,7 @@ def _stored_call(callid: str) -> StoredCall | None:
             number_callback = None if callback_id is None else OpenCallback(
                 callback_id, missed_call_id, missed_at
             )
-            stored = StoredCall(call, [], number_callback)
+            stored = StoredCall(call, [], number_callback, _columns(call))
         event.call = stored.call
         stored.events.append(event)
     return stored
@@ -170,11 +171,13 @@ def _first(*values: str) -> str:
 def rebuild_call(
     call: Call, events: list[CallEvent], *, event: protocol.PbxEvent, received_at: datetime,
     number_callback: OpenCallback | None | object = UNREAD,
+    read_values: dict[str, object] | None = None,
 ) -> bool:
     """Derive the call from all of its events, so arrival order never matters; run what follows
     (BEFORE_SAVE and AFTER_SAVE, each step idempotent) and write the call once. `events`: the
-    stored ones, then the new one. False when the call was stored or changed by another
-    delivery meanwhile (nothing of it is written then)."""
+    stored ones, then the new one; `number_callback` and `read_values`: what was read with
+    the call (StoredCall). False when the call was stored or changed by another delivery
+    meanwhile (nothing of it is written then)."""
     new = call.pk is None
     change_before = {
         "started_before": None if new else call.started_at,
@@ -239,19 +242,27 @@ def rebuild_call(
             return False
         if lookup is not None and not claim_lookup(call, lookup):
             _retie(change)  # a concurrent call from the number claimed it first
-    elif not _write(call):
+    elif not _write(call, read_values):
         return False
     for step in AFTER_SAVE:
         step(change)
     return True
 
 
-def _write(call: Call) -> bool:
-    """UPDATE the call if it still has the revision read (one statement), bumping it."""
-    fields = {
+def _columns(call: Call) -> dict[str, object]:
+    return {
         field.attname: getattr(call, field.attname)
         for field in Call._meta.concrete_fields
         if not field.primary_key
+    }
+
+
+def _write(call: Call, read: dict[str, object] | None) -> bool:
+    """UPDATE the call if it still has the revision read (one statement), bumping it: the
+    columns that differ from those `read` with it (all of them, when not given)."""
+    fields = {
+        name: value for name, value in _columns(call).items()
+        if read is None or read[name] != value
     }
     fields["revision"] = call.revision + 1
     if not Call.objects.filter(pk=call.pk, revision=call.revision).update(**fields):
