@@ -13,7 +13,7 @@ N ?= 5
 PACE ?= 4
 INBOUND_NUMBERS ?= 79201119613,79035550123,79165550147,79161234567
 
-.PHONY: run inbound test install lock migrate lint messages bench bench-lookup bench-click-to-call screenshots clean
+.PHONY: run inbound test install lock migrate lint messages bench bench-lookup bench-ingest bench-click-to-call screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -138,6 +138,10 @@ screenshots: install
 
 bench-lookup: install
 	$(BIN)/python benchmarks/lookup.py $(BENCH_ARGS)
+
+# Event ingest alone against the journal-only path, in about a minute (benchmarks/ingest.py).
+bench-ingest: install
+	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
 
 bench-click-to-call: install
 	$(BIN)/python benchmarks/click_to_call.py $(BENCH_ARGS)
