@@ -71,14 +71,26 @@ def test_rows_of_model_columns_become_the_models_an_outer_join_missed_none():
     assert Contact.objects.get(pk=romashka.pk).name == "Ромашка и Ко"
 
 
-def test_a_sample_that_is_not_exactly_one_parameter_fails_loudly():
+def test_a_sample_in_several_places_is_refilled_in_each():
+    Agent.objects.create(extension="100", name="100")
+    Agent.objects.create(extension="101", name="Петя")
     twice = CompiledQuery(
-        lambda value: Agent.objects.filter(extension=value, name=value).values_list("id")[:1],
-        value="sample",
+        lambda value: Agent.objects.filter(extension=value, name=value).values_list("name")[:1],
+        value="~sample~",
     )
 
-    with pytest.raises(RuntimeError, match="is not one parameter"):
-        twice.fetch_one(value="100")
+    assert twice.fetch_one(value="100") == ("100",)
+    assert twice.fetch_one(value="101") is None  # its name is not 101
+
+
+def test_a_sample_that_is_not_a_parameter_fails_loudly():
+    unused = CompiledQuery(
+        lambda value: Agent.objects.filter(extension="100").values_list("id")[:1],
+        value="~sample~",
+    )
+
+    with pytest.raises(RuntimeError, match="is not a parameter"):
+        unused.fetch_one(value="100")
 
 
 def test_a_naive_datetime_is_refused_rather_than_read_in_the_wrong_zone():

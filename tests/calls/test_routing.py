@@ -3,6 +3,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from calls.models import Call, CallerLookup
@@ -299,3 +300,27 @@ def test_the_whole_call_keeps_its_routing(pbx_post, vasya, agents):
     assert (call.outcome, call.routed_to, call.route_reason) == (
         "answered", agents["100"], "responsible"
     )
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+@pytest.mark.parametrize("compiled", ["_NEW_CALL_CANDIDATES", "_CANDIDATES"])
+def test_finding_a_calls_lookup_probes_indexes_not_every_lookup_kept(compiled):
+    """Lookups are kept with the calls they routed: a million calls, a million lookups, nearly
+    all without a callid. Each INCOMING looks for its own among them by two index probes."""
+    from calls import routing
+
+    now = timezone.now()
+    CallerLookup.objects.bulk_create(
+        CallerLookup(received_at=now - timedelta(seconds=n), phone=f"7920{n:07d}",
+                     number=f"+7920{n:07d}", route_reason="unknown")
+        for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the statistics that made the OR of the two scan the table
+        sql, params, _, _ = getattr(routing, compiled)._compiled(connection.vendor)
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [row[3] for row in cursor.fetchall()]
+
+    assert not [step for step in plan if step.startswith("SCAN calls_callerlookup")], plan
+    assert any("callerlookup_callid_carried" in step for step in plan), plan
+    assert any("callerlookup_number_received" in step for step in plan), plan

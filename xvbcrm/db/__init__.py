@@ -87,8 +87,9 @@ class CompiledQuery:
     """A QuerySet compiled once per process and database vendor, run with new values.
 
     `build(**samples)` makes the QuerySet; every sample value must appear among the compiled
-    query's parameters exactly once, and nowhere else, so that its place can be found and
-    refilled with the value of each run. Anything else fails at the first run, loudly.
+    query's parameters (once, or in several places, each refilled), and be a value no other
+    parameter has, so that its places can be found and refilled with the value of each run.
+    A sample that is not a parameter fails at the first run, loudly.
     """
 
     def __init__(self, build: Callable[..., QuerySet], **samples: Any) -> None:
@@ -96,16 +97,16 @@ class CompiledQuery:
         self.samples = samples
 
     @functools.cache  # noqa: B019 -- one per query object and vendor, for the process's life
-    def _compiled(self, vendor: str) -> tuple[str, tuple[Any, ...], dict[str, int], list]:
+    def _compiled(self, vendor: str) -> tuple[str, tuple[Any, ...], dict[str, list[int]], list]:
         compiler = self.build(**self.samples).query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         params = tuple(params)
         slots = {}
         for name, sample in self.samples.items():
             places = [i for i, param in enumerate(params) if param == _adapt(sample)]
-            if len(places) != 1:
-                raise RuntimeError(f"{name}={sample!r} is not one parameter of: {sql} {params}")
-            slots[name] = places[0]
+            if not places:
+                raise RuntimeError(f"{name}={sample!r} is not a parameter of: {sql} {params}")
+            slots[name] = places
         # The ORM's converters of each column that has any (SQLite's booleans and datetimes).
         converters = []
         for place, (column, _, _) in enumerate(compiler.select):
@@ -130,8 +131,9 @@ class CompiledQuery:
     def _filled(self, values: dict[str, Any]) -> tuple[str, list[Any], list]:
         sql, params, slots, converters = self._compiled(connection.vendor)
         filled = list(params)
-        for name, place in slots.items():
-            filled[place] = _adapt(values[name])
+        for name, places in slots.items():
+            for place in places:
+                filled[place] = _adapt(values[name])
         return sql, filled, converters
 
 
