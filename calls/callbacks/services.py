@@ -113,21 +113,20 @@ class OpenCallback(NamedTuple):
 UNREAD = object()  # not read beforehand: close_callbacks reads it
 
 
+OPEN_CALLBACK_COLUMNS = ("id", "missed_call_id", "missed_call__started_at")  # OpenCallback's
+
+
 def open_callback_columns(phone: Any) -> tuple[QuerySet, ...]:
     """OpenCallback's values for a number (a value or an OuterRef), each one column: as
     subqueries, they come with another query's rows (the call an event reads)."""
     open_of = Callback.objects.filter(phone=phone, closed_at=None)
-    return (
-        open_of.values("id")[:1],
-        open_of.values("missed_call_id")[:1],
-        open_of.values("missed_call__started_at")[:1],
-    )
+    return tuple(open_of.values(column)[:1] for column in OPEN_CALLBACK_COLUMNS)
 
 
 # Compiled once, as every answered call whose number was not read with it asks.
 _OPEN_CALLBACK = CompiledQuery(
     lambda phone: Callback.objects.filter(phone=phone, closed_at=None)
-    .values_list("id", "missed_call_id", "missed_call__started_at")[:1],
+    .values_list(*OPEN_CALLBACK_COLUMNS)[:1],
     phone="~phone~",
 )
 

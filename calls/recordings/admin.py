@@ -1,5 +1,7 @@
 """Recordings in the admin: the player of the call log and a call's page, our copies and who
 listened to them."""
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -27,30 +29,28 @@ def list_player(call: Call, user: object) -> SafeString:
     )
 
 
-def list_player_for(request: HttpRequest):  # noqa: ANN202
-    """The call log's "recording" column of one request: it depends on the user."""
-    player = getattr(request, "_xvb_list_player", None)
-    if player is None:
+def _column_for(request: HttpRequest, render: Callable[[Call, object], SafeString]):  # noqa: ANN202
+    """A "recording" column rendered by `render` for the request's user, made once per request
+    (the admin asks for it by identity while it builds a page)."""
+    columns = request.__dict__.setdefault("_xvb_player_columns", {})
+    if render not in columns:
 
         @admin.display(description=_("recording"))
         def player(call: Call) -> SafeString:
-            return list_player(call, request.user)
+            return render(call, request.user)
 
-        request._xvb_list_player = player
-    return player
+        columns[render] = player
+    return columns[render]
+
+
+def list_player_for(request: HttpRequest):  # noqa: ANN202
+    """The call log's "recording" column of one request: it depends on the user."""
+    return _column_for(request, list_player)
 
 
 def player_for(request: HttpRequest):  # noqa: ANN202
     """The "recording" column and field of one request's pages: it depends on the user."""
-    player = getattr(request, "_xvb_player", None)
-    if player is None:
-
-        @admin.display(description=_("recording"))
-        def player(call: Call) -> SafeString:
-            return recording_player(call, request.user)
-
-        request._xvb_player = player
-    return player
+    return _column_for(request, recording_player)
 
 
 class RecordingListenInline(ReadOnlyAdminMixin, admin.TabularInline):
